@@ -1,0 +1,141 @@
+/**
+ * Facts are the host state a task may read. A task's probe names the facts it needs as data,
+ * so the runner can read the facts of many tasks in one round trip, and in check mode
+ * overlay what earlier tasks would have done (simulated state).
+ */
+
+export type FileRead = 'none' | 'content' | 'lineHashes';
+
+export interface FileQuery {
+  readonly kind: 'file';
+  readonly path: string;
+  /** What to bring back of a regular file's bytes: nothing, the content, or one hash per line (sensitive files). */
+  readonly read: FileRead;
+}
+export interface PackagesQuery {
+  readonly kind: 'packages';
+  readonly names: readonly string[];
+}
+export interface UserQuery {
+  readonly kind: 'user';
+  readonly name: string;
+}
+export interface GroupQuery {
+  readonly kind: 'group';
+  readonly name: string;
+}
+export interface ServiceQuery {
+  readonly kind: 'service';
+  readonly name: string;
+}
+/** A read-only shell check. Its result cannot be simulated, so check mode marks it stale after any change. */
+export interface CommandQuery {
+  readonly kind: 'command';
+  readonly script: string;
+}
+
+export type FactQuery = FileQuery | PackagesQuery | UserQuery | GroupQuery | ServiceQuery | CommandQuery;
+
+export type FileType = 'file' | 'directory' | 'symlink' | 'other';
+
+export interface FileFact {
+  readonly path: string;
+  readonly exists: boolean;
+  readonly type: FileType | null;
+  /** Four octal digits, e.g. "0644". */
+  readonly mode: string | null;
+  readonly owner: string | null;
+  readonly group: string | null;
+  readonly size: number | null;
+  /** sha256 hex of a regular file's bytes. */
+  readonly sha256: string | null;
+  /** The bytes of a regular file, when the query asked for content. */
+  readonly content?: Buffer;
+  /** sha256 of each line (with its newline), when the query asked for line hashes. */
+  readonly lineHashes?: readonly string[];
+  /** Modification time, seconds since the epoch. */
+  readonly mtime: number | null;
+}
+
+export interface PackageState {
+  readonly installed: boolean;
+  readonly version: string | null;
+}
+export type PackagesFact = Readonly<Record<string, PackageState>>;
+
+export interface UserFact {
+  readonly name: string;
+  readonly exists: boolean;
+  readonly uid: number | null;
+  readonly gid: number | null;
+  readonly home: string | null;
+  readonly shell: string | null;
+}
+
+export interface GroupFact {
+  readonly name: string;
+  readonly exists: boolean;
+  readonly gid: number | null;
+}
+
+export interface ServiceFact {
+  readonly name: string;
+  readonly manager: 'systemd' | 'sysv' | 'none';
+  readonly exists: boolean;
+  /** systemd ActiveState ("active", "inactive", "failed", ...) or "active"/"inactive" from sysv status. */
+  readonly active: string;
+  readonly enabled: string;
+}
+
+export interface CommandFact {
+  readonly code: number;
+  readonly stdout: string;
+}
+
+export type FactOf<Q extends FactQuery> = Q extends FileQuery
+  ? FileFact
+  : Q extends PackagesQuery
+    ? PackagesFact
+    : Q extends UserQuery
+      ? UserFact
+      : Q extends GroupQuery
+        ? GroupFact
+        : Q extends ServiceQuery
+          ? ServiceFact
+          : Q extends CommandQuery
+            ? CommandFact
+            : never;
+
+export type Fact = FileFact | PackagesFact | UserFact | GroupFact | ServiceFact | CommandFact;
+
+/** A probe: named fact queries. The plan receives the same names with their facts. */
+export type ProbeSpec = Readonly<Record<string, FactQuery>>;
+export type FactsOf<P extends ProbeSpec> = { readonly [K in keyof P]: FactOf<P[K]> };
+
+/** Constructors for fact queries, used in a task's `probe`. */
+export const fact = {
+  file: (path: string, read: FileRead = 'none'): FileQuery => ({ kind: 'file', path, read }),
+  packages: (names: readonly string[]): PackagesQuery => ({ kind: 'packages', names: [...names].sort() }),
+  user: (name: string): UserQuery => ({ kind: 'user', name }),
+  group: (name: string): GroupQuery => ({ kind: 'group', name }),
+  service: (name: string): ServiceQuery => ({ kind: 'service', name }),
+  command: (script: string): CommandQuery => ({ kind: 'command', script }),
+} as const;
+
+/** A stable key per query, used for batching, caching and the simulated-state overlay. */
+export function factKey(q: FactQuery): string {
+  switch (q.kind) {
+    case 'file':
+      return `file:${q.read}:${q.path}`;
+    case 'packages':
+      return `packages:${q.names.join(',')}`;
+    case 'user':
+      return `user:${q.name}`;
+    case 'group':
+      return `group:${q.name}`;
+    case 'service':
+      return `service:${q.name}`;
+    case 'command':
+      return `command:${q.script}`;
+  }
+}

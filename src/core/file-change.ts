@@ -1,0 +1,122 @@
+import { fileDiff, sensitiveFileDiff } from './diff.ts';
+import type { FileFact, FileRead } from './facts.ts';
+import { lineHashes, sha256 } from './probe-script.ts';
+import { shq } from './shell.ts';
+import type { Change, DiffPart, Step } from './task.ts';
+import { TaskFailure } from './errors.ts';
+
+export interface Attributes {
+  readonly mode: string;
+  readonly owner: string;
+  readonly group: string;
+}
+
+export interface DesiredFile extends Attributes {
+  readonly path: string;
+  readonly content: Buffer | string;
+  /** Command run on the temp file before it replaces the live one; `%s` is the temp path. */
+  readonly validate?: string;
+  /** Keep the content out of diffs and logs: the diff shows which lines change, values masked. */
+  readonly sensitive?: boolean;
+}
+
+/** What a file task should read of the live file to diff it. */
+export function fileRead(sensitive: boolean | undefined): FileRead {
+  return sensitive === true ? 'lineHashes' : 'content';
+}
+
+/** Normalise "755" / "0755" to four digits so modes compare as the probe reports them. */
+export function normMode(mode: string): string {
+  return mode.padStart(4, '0');
+}
+
+/**
+ * Attribute changes of an existing path as one change (chmod/chown now, the old values as undo),
+ * or null when they already match.
+ */
+export function attributeChange(actual: FileFact, want: Attributes, what: string): Change | null {
+  const diff: DiffPart[] = [];
+  const steps: Step[] = [];
+  const undo: Step[] = [];
+  const p = shq(actual.path);
+  const mode = normMode(want.mode);
+  if (actual.owner !== want.owner || actual.group !== want.group) {
+    diff.push({ kind: 'attr', subject: actual.path, field: 'owner', before: `${actual.owner}:${actual.group}`, after: `${want.owner}:${want.group}` });
+    steps.push({ op: 'run', describe: `chown ${want.owner}:${want.group} ${actual.path}`, script: `chown -h ${shq(`${want.owner}:${want.group}`)} -- ${p}` });
+    undo.push({ op: 'run', describe: `chown ${actual.owner}:${actual.group} ${actual.path}`, script: `chown -h ${shq(`${actual.owner ?? 'root'}:${actual.group ?? 'root'}`)} -- ${p}` });
+  }
+  // chown clears setuid/setgid bits, so chmod comes after it.
+  if (actual.mode !== mode) {
+    diff.push({ kind: 'attr', subject: actual.path, field: 'mode', before: actual.mode ?? '?', after: mode });
+    steps.push({ op: 'run', describe: `chmod ${mode} ${actual.path}`, script: `chmod ${mode} -- ${p}` });
+    undo.unshift({ op: 'run', describe: `chmod ${actual.mode} ${actual.path}`, script: `chmod ${actual.mode ?? '0644'} -- ${p}` });
+  }
+  if (steps.length === 0) return null;
+  return {
+    summary: `set ${diff.map((d) => (d.kind === 'attr' ? d.field : '')).join(' and ')} of ${what} ${actual.path}`,
+    diff,
+    steps,
+    undo: undo.reverse(),
+    effects: [{ kind: 'file', fact: { ...actual, mode, owner: want.owner, group: want.group } }],
+  };
+}
+
+/**
+ * Plan a whole file: content (written atomically by the runner, which also saves the old file for
+ * undo) and attributes. Null when the live file already matches.
+ */
+export function planFile(host: string, actual: FileFact, want: DesiredFile): Change | null {
+  if (actual.exists && actual.type !== 'file') {
+    throw new TaskFailure(`${want.path} exists and is a ${actual.type ?? 'special file'}, not a regular file; refusing to replace it`);
+  }
+  const content = typeof want.content === 'string' ? Buffer.from(want.content, 'utf8') : want.content;
+  const hash = sha256(content);
+  const mode = normMode(want.mode);
+  const newFact: FileFact = {
+    path: want.path,
+    exists: true,
+    type: 'file',
+    mode,
+    owner: want.owner,
+    group: want.group,
+    size: content.length,
+    sha256: hash,
+    content,
+    mtime: actual.mtime,
+  };
+  if (actual.exists && actual.sha256 === hash) {
+    return attributeChange(actual, want, 'file');
+  }
+  let diff: DiffPart;
+  if (want.sensitive === true) {
+    const text = content.toString('utf8');
+    diff = sensitiveFileDiff(host, want.path, actual.exists ? (actual.lineHashes ?? []) : null, text.match(/[^\n]*\n|[^\n]+$/g) ?? [], lineHashes(content));
+  } else if (actual.exists && actual.content === undefined) {
+    diff = { kind: 'file', path: want.path, unified: `--- ${host}:${want.path}\n+++ ${host}:${want.path}\ncontent changes (sha256 ${actual.sha256?.slice(0, 12) ?? '?'} -> ${hash.slice(0, 12)}, ${content.length} bytes)\n` };
+  } else {
+    diff = fileDiff(host, want.path, actual.exists ? (actual.content ?? Buffer.alloc(0)) : null, content);
+  }
+  const parts: DiffPart[] = [diff];
+  if (actual.exists) {
+    if (actual.mode !== mode) parts.push({ kind: 'attr', subject: want.path, field: 'mode', before: actual.mode ?? '?', after: mode });
+    if (actual.owner !== want.owner || actual.group !== want.group) {
+      parts.push({ kind: 'attr', subject: want.path, field: 'owner', before: `${actual.owner}:${actual.group}`, after: `${want.owner}:${want.group}` });
+    }
+  }
+  const step: Step = {
+    op: 'write',
+    path: want.path,
+    content,
+    mode,
+    owner: want.owner,
+    group: want.group,
+    ...(want.validate !== undefined ? { validate: want.validate } : {}),
+  };
+  return {
+    summary: `${actual.exists ? 'update' : 'create'} file ${want.path} (${mode} ${want.owner}:${want.group})`,
+    diff: parts,
+    steps: [step],
+    undo: [],
+    effects: [{ kind: 'file', fact: newFact }],
+  };
+}

@@ -1,0 +1,156 @@
+import type { Static, TSchema } from 'typebox';
+import type { FactQuery, FactsOf, FileFact, PackageState, ProbeSpec, ServiceFact, UserFact, GroupFact } from './facts.ts';
+import { validate } from './schema.ts';
+import { ConfigError } from './errors.ts';
+
+/** What a plan, probe or prepare step may know about the host it is for. */
+export interface HostView<V = Record<string, unknown>> {
+  readonly name: string;
+  readonly address: string;
+  readonly environment: string;
+  readonly groups: readonly string[];
+  readonly vars: V;
+}
+
+/** Runs commands on the host during a verify action (after apply, never in check mode). */
+export interface RemoteShell {
+  exec(script: string, opts?: { stdin?: string | Buffer }): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+/** A step that changes the host. Steps are data so check mode can describe them and rollback can replay undo. */
+export type Step =
+  | {
+      readonly op: 'run';
+      readonly script: string;
+      readonly describe: string;
+      readonly stdin?: string;
+    }
+  | {
+      readonly op: 'write';
+      readonly path: string;
+      readonly content: Buffer;
+      readonly mode: string;
+      readonly owner: string;
+      readonly group: string;
+      /** Command run on the temp file before it replaces the live one; `%s` is the temp path. */
+      readonly validate?: string;
+    };
+
+/** What a change does to the facts a later task may read; in check mode these form the simulated state. */
+export type Effect =
+  | { readonly kind: 'file'; readonly fact: FileFact }
+  | { readonly kind: 'packages'; readonly packages: Readonly<Record<string, PackageState>> }
+  | { readonly kind: 'user'; readonly fact: UserFact }
+  | { readonly kind: 'group'; readonly fact: GroupFact }
+  | { readonly kind: 'service'; readonly fact: Partial<ServiceFact> & { readonly name: string } };
+
+export type DiffPart =
+  /** A unified diff of a file, its header naming host and path; values already masked if sensitive. */
+  | { readonly kind: 'file'; readonly path: string; readonly unified: string }
+  /** An attribute before/after: `/etc/x mode: 0644 -> 0640`. */
+  | { readonly kind: 'attr'; readonly subject: string; readonly field: string; readonly before: string; readonly after: string }
+  /** A line item: `+ package nginx`, `~ restart nginx`. */
+  | { readonly kind: 'item'; readonly sign: '+' | '-' | '~'; readonly text: string };
+
+export interface Change {
+  /** One line for the terminal: "create directory /var/cache/app". */
+  readonly summary: string;
+  readonly diff: readonly DiffPart[];
+  readonly steps: readonly Step[];
+  /**
+   * Steps that put the host back as the probe saw it, recorded before the steps run.
+   * A `write` step needs none: the runner saves the old file on the host and restores it.
+   */
+  readonly undo: readonly Step[];
+  readonly effects: readonly Effect[];
+}
+
+/** A read-only check that runs after apply (never in check mode); it throws TaskFailure to fail the task. */
+export interface VerifyAction {
+  readonly describe: string;
+  run(shell: RemoteShell): Promise<string | undefined>;
+}
+
+export type Plan =
+  | { readonly status: 'ok'; readonly note?: string; readonly verify?: readonly VerifyAction[] }
+  | { readonly status: 'change'; readonly changes: readonly Change[]; readonly verify?: readonly VerifyAction[] }
+  /** Check mode cannot know (e.g. depends on a command's effect); the reason is shown. */
+  | { readonly status: 'unknown'; readonly reason: string }
+  | { readonly status: 'fail'; readonly message: string };
+
+export interface PlanContext<V = Record<string, unknown>> {
+  readonly host: HostView<V>;
+  /** True when the task runs as a notified handler. */
+  readonly notified: boolean;
+}
+
+export interface TaskOptions {
+  /** Shown in output; defaults to the task type and its main param. */
+  readonly name?: string;
+  readonly tags?: readonly string[];
+  /** Handler names to run at the end of the play if this task changed something. */
+  readonly notify?: readonly string[];
+}
+
+export interface TaskDefinition<S extends TSchema, P extends ProbeSpec, R> {
+  /** The task type, camelCase verb: "ensureDir". */
+  readonly type: string;
+  readonly params: S;
+  /** Shown when no name is given, e.g. the path or the package list. */
+  readonly describe?: (params: Static<S>) => string;
+  /** Controller-side work before any host is touched (render a template, read a local file). May throw ConfigError. */
+  readonly prepare?: (params: Static<S>, host: HostView) => R | Promise<R>;
+  /** The facts to read on the host (read-only). */
+  readonly probe: (params: Static<S>, prepared: R) => P;
+  /** Pure: desired (params) vs actual (facts) -> ok, or the changes with diff and undo. */
+  readonly plan: (params: Static<S>, facts: FactsOf<P>, prepared: R, ctx: PlanContext) => Plan;
+}
+
+/** A validated task instance, ready for the runner. Generic parts are erased here on purpose. */
+export interface Task {
+  readonly type: string;
+  readonly title: string;
+  readonly options: TaskOptions;
+  readonly params: unknown;
+  prepare(host: HostView): Promise<unknown>;
+  probe(prepared: unknown): ProbeSpec;
+  plan(facts: Readonly<Record<string, unknown>>, prepared: unknown, ctx: PlanContext): Plan;
+}
+
+export type TaskFactory<S extends TSchema> = (params: Static<S>, options?: TaskOptions) => Task;
+
+/**
+ * Define a task type. The returned factory validates params when called (so a playbook with a bad
+ * param fails before any connection) and returns a Task; it runs nothing.
+ */
+export function defineTask<S extends TSchema, P extends ProbeSpec, R = undefined>(
+  def: TaskDefinition<S, P, R>,
+): TaskFactory<S> & { readonly type: string; readonly schema: S } {
+  const factory = (params: Static<S>, options: TaskOptions = {}): Task => {
+    const label = options.name !== undefined ? `${def.type} "${options.name}"` : def.type;
+    const checked = validate(def.params, params, { task: label });
+    const title = options.name ?? `${def.type} ${def.describe?.(checked) ?? ''}`.trim();
+    return {
+      type: def.type,
+      title,
+      options,
+      params: checked,
+      async prepare(host) {
+        if (def.prepare === undefined) return undefined;
+        try {
+          return await def.prepare(checked, host);
+        } catch (err) {
+          if (err instanceof ConfigError && err.source.task === undefined) {
+            throw new ConfigError(err.message, { ...err.source, task: `"${title}"` });
+          }
+          throw err;
+        }
+      },
+      probe: (prepared) => def.probe(checked, prepared as R),
+      plan: (facts, prepared, ctx) => def.plan(checked, facts as FactsOf<P>, prepared as R, ctx),
+    };
+  };
+  return Object.assign(factory, { type: def.type, schema: def.params });
+}
+
+export type { FactQuery };

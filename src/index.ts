@@ -1,0 +1,31 @@
+/** The public API a playbook, inventory or custom task imports. */
+export { defineTask } from './core/task.ts';
+export type {
+  Task,
+  TaskFactory,
+  TaskOptions,
+  TaskDefinition,
+  Plan,
+  PlanContext,
+  Change,
+  Step,
+  Effect,
+  DiffPart,
+  HostView,
+  VerifyAction,
+  RemoteShell,
+} from './core/task.ts';
+export { definePlaybook } from './core/playbook.ts';
+export type { Playbook, PlaybookDefinition, TaskEntry } from './core/playbook.ts';
+export { defineInventory } from './inventory/schema.ts';
+export type { InventoryDefinition, HostEntry, GroupEntry } from './inventory/schema.ts';
+export { fact, factKey } from './core/facts.ts';
+export type * from './core/facts.ts';
+export { planFile, attributeChange, fileRead, normMode } from './core/file-change.ts';
+export type { DesiredFile, Attributes } from './core/file-change.ts';
+export { fileDiff, sensitiveFileDiff, maskLine, MASK } from './core/diff.ts';
+export { shq, shArgs } from './core/shell.ts';
+export { ConfigError, TaskFailure } from './core/errors.ts';
+export { sha256 } from './core/probe-script.ts';
+export { default as Type } from 'typebox';
+export type { Static, TSchema } from 'typebox';

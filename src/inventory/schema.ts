@@ -1,0 +1,52 @@
+import Type, { type Static } from 'typebox';
+
+const Vars = Type.Record(Type.String(), Type.Unknown());
+
+const Connection = {
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  user: Type.Optional(Type.String({ minLength: 1 })),
+  /** Private key file; `~` is the controller user's home. Without it, the SSH agent is used. */
+  key: Type.Optional(Type.String({ minLength: 1 })),
+  /** known_hosts file checked for host keys (default ~/.ssh/known_hosts). */
+  knownHosts: Type.Optional(Type.String({ minLength: 1 })),
+  /** Trust and record a host key never seen before (a changed key is still refused). */
+  acceptNewHostKeys: Type.Optional(Type.Boolean()),
+  /** Connect as `user` and run as root with `sudo -n`. */
+  become: Type.Optional(Type.Boolean()),
+  /** "local" runs on the controller itself, without SSH. */
+  connection: Type.Optional(Type.Union([Type.Literal('ssh'), Type.Literal('local')])),
+};
+
+export const HostEntrySchema = Type.Object(
+  { address: Type.Optional(Type.String({ minLength: 1 })), ...Connection, vars: Type.Optional(Vars) },
+  { additionalProperties: false },
+);
+
+export const GroupSchema = Type.Object(
+  {
+    hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    children: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    vars: Type.Optional(Vars),
+  },
+  { additionalProperties: false },
+);
+
+export const InventorySchema = Type.Object(
+  {
+    environment: Type.String({ minLength: 1 }),
+    defaults: Type.Optional(Type.Object(Connection, { additionalProperties: false })),
+    vars: Type.Optional(Vars),
+    hosts: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), HostEntrySchema),
+    groups: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), GroupSchema)),
+  },
+  { additionalProperties: false },
+);
+
+export type HostEntry = Static<typeof HostEntrySchema>;
+export type GroupEntry = Static<typeof GroupSchema>;
+export type InventoryDefinition = Static<typeof InventorySchema>;
+
+/** A TypeScript inventory: `export default defineInventory({...})`. Validated when loaded. */
+export function defineInventory(def: InventoryDefinition): InventoryDefinition {
+  return def;
+}

@@ -1,0 +1,78 @@
+import { defineTask, fact, attributeChange, normMode, shq, Type, type Change, type FileFact } from '../src/index.ts';
+import { AbsPath, AccountName, Mode } from '../src/core/params.ts';
+
+const Params = Type.Object(
+  {
+    path: AbsPath,
+    mode: Type.Optional(Mode),
+    owner: Type.Optional(AccountName),
+    group: Type.Optional(AccountName),
+  },
+  { additionalProperties: false },
+);
+
+/** Every ancestor of an absolute path, outermost first: /a/b/c -> ["/a", "/a/b"]. */
+function ancestors(path: string): string[] {
+  const parts = path.split('/').filter((p) => p !== '');
+  return parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
+}
+
+/** A directory with mode, owner and group; missing parents are created root:root 0755 like `mkdir -p`. */
+export const ensureDir = defineTask({
+  type: 'ensureDir',
+  params: Params,
+  describe: (p) => p.path,
+  probe: (p) => {
+    const path = p.path.replace(/\/+$/, '') || '/';
+    const spec: Record<string, ReturnType<typeof fact.file>> = {};
+    for (const a of ancestors(path)) spec[`parent:${a}`] = fact.file(a);
+    spec.dir = fact.file(path);
+    return spec;
+  },
+  plan: (p, facts) => {
+    const path = p.path.replace(/\/+$/, '') || '/';
+    const want = { mode: normMode(p.mode ?? '0755'), owner: p.owner ?? 'root', group: p.group ?? 'root' };
+    const dir = facts.dir as FileFact;
+    const changes: Change[] = [];
+    for (const a of ancestors(path)) {
+      const parent = facts[`parent:${a}`] as FileFact;
+      if (parent.exists && parent.type !== 'directory') {
+        return { status: 'fail', message: `${a} exists and is not a directory` };
+      }
+      if (!parent.exists) changes.push(createDir(a, { mode: '0755', owner: 'root', group: 'root' }));
+    }
+    if (dir.exists && dir.type !== 'directory') {
+      return { status: 'fail', message: `${path} exists and is a ${dir.type ?? 'special file'}, not a directory` };
+    }
+    if (!dir.exists) {
+      changes.push(createDir(path, want));
+    } else {
+      const attrs = attributeChange(dir, want, 'directory');
+      if (attrs !== null) changes.push(attrs);
+    }
+    return changes.length === 0 ? { status: 'ok' } : { status: 'change', changes };
+  },
+});
+
+function createDir(path: string, want: { mode: string; owner: string; group: string }): Change {
+  const q = shq(path);
+  return {
+    summary: `create directory ${path} (${want.mode} ${want.owner}:${want.group})`,
+    diff: [{ kind: 'item', sign: '+', text: `directory ${path} (${want.mode} ${want.owner}:${want.group})` }],
+    steps: [
+      {
+        op: 'run',
+        describe: `mkdir ${path}`,
+        script: `mkdir -- ${q} && chown ${shq(`${want.owner}:${want.group}`)} -- ${q} && chmod ${want.mode} -- ${q}`,
+      },
+    ],
+    // rmdir (not rm -r): if anything else was put inside since, the undo fails loudly instead of deleting it.
+    undo: [{ op: 'run', describe: `rmdir ${path}`, script: `rmdir -- ${q}` }],
+    effects: [
+      {
+        kind: 'file',
+        fact: { path, exists: true, type: 'directory', mode: want.mode, owner: want.owner, group: want.group, size: null, sha256: null, mtime: null },
+      },
+    ],
+  };
+}
