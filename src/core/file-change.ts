@@ -1,5 +1,5 @@
 import { fileDiff, sensitiveFileDiff } from './diff.ts';
-import type { FileFact, FileRead } from './facts.ts';
+import { fact, type FileFact, type FileRead, type GroupFact, type GroupQuery, type UserFact, type UserQuery } from './facts.ts';
 import { lineHashes, sha256 } from './probe-script.ts';
 import { shq } from './shell.ts';
 import type { Change, DiffPart, Step } from './task.ts';
@@ -81,7 +81,9 @@ export function planFile(host: string, actual: FileFact, want: DesiredFile): Cha
     group: want.group,
     size: content.length,
     sha256: hash,
-    content,
+    // A sensitive file's bytes stay out of the effects (which may be logged or journaled); a later
+    // task reading it asks for line hashes anyway (fileRead(true)).
+    ...(want.sensitive === true ? { lineHashes: lineHashes(content) } : { content }),
     mtime: actual.mtime,
   };
   if (actual.exists && actual.sha256 === hash) {
@@ -119,4 +121,31 @@ export function planFile(host: string, actual: FileFact, want: DesiredFile): Cha
     undo: [],
     effects: [{ kind: 'file', fact: newFact }],
   };
+}
+
+/** Probe keys used by accountProbe; prefixed so they cannot clash with a task's own fact names. */
+const OWNER_KEY = 'account:owner';
+const GROUP_KEY = 'account:group';
+
+/**
+ * Fact queries that tell whether a path's owner and group exist (none for root, which always does).
+ * Spread into a task's probe; in check mode the runner overlays earlier tasks' user/group effects,
+ * so an account that an earlier ensureUser would create counts as existing.
+ */
+export function accountProbe(owner: string, group: string): Record<string, UserQuery | GroupQuery> {
+  const spec: Record<string, UserQuery | GroupQuery> = {};
+  if (owner !== 'root') spec[OWNER_KEY] = fact.user(owner);
+  if (group !== 'root') spec[GROUP_KEY] = fact.group(group);
+  return spec;
+}
+
+/** A plan failure message when the owner or group probed by accountProbe does not exist, else null. */
+export function missingAccount(facts: Readonly<Record<string, unknown>>, owner: string, group: string, path: string): string | null {
+  const user = facts[OWNER_KEY] as UserFact | undefined;
+  const grp = facts[GROUP_KEY] as GroupFact | undefined;
+  const missing: string[] = [];
+  if (owner !== 'root' && user?.exists !== true) missing.push(`user "${owner}"`);
+  if (group !== 'root' && grp?.exists !== true) missing.push(`group "${group}"`);
+  if (missing.length === 0) return null;
+  return `${path} is to be owned by ${owner}:${group}, but ${missing.join(' and ')} ${missing.length === 1 ? 'does' : 'do'} not exist on this host (create ${missing.length === 1 ? 'it' : 'them'} in an earlier task, e.g. ensureUser)`;
 }

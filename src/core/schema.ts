@@ -93,14 +93,24 @@ export function formatSchemaErrors(errors: readonly ErrorObject[], data: unknown
 
 interface SchemaNode {
   properties?: Record<string, SchemaNode>;
+  patternProperties?: Record<string, SchemaNode>;
+  additionalProperties?: SchemaNode | boolean;
   items?: SchemaNode;
+}
+
+/** The schema of one property, whether declared by name or by a record's key pattern. */
+function propertySchema(node: SchemaNode, key: string): SchemaNode | undefined {
+  const named = node.properties?.[key];
+  if (named !== undefined) return named;
+  for (const [pattern, sub] of Object.entries(node.patternProperties ?? {})) if (new RegExp(pattern).test(key)) return sub;
+  return typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined;
 }
 
 function schemaAt(schema: TSchema, instancePath: string): SchemaNode | undefined {
   let cur: SchemaNode | undefined = schema as SchemaNode;
   for (const part of instancePath.split('/').slice(1)) {
     if (cur === undefined) return undefined;
-    cur = /^\d+$/.test(part) ? cur.items : cur.properties?.[part];
+    cur = /^\d+$/.test(part) && cur.items !== undefined ? cur.items : propertySchema(cur, part);
   }
   return cur;
 }

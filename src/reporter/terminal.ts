@@ -1,0 +1,113 @@
+import pc from 'picocolors';
+import type { DiffPart } from '../core/task.ts';
+import type { HostRecap, Outcome, RunEvent } from '../runner/events.ts';
+import type { Redactor } from './redact.ts';
+
+export interface TerminalOptions {
+  readonly diff: boolean;
+  readonly color: boolean;
+  readonly verbose: boolean;
+}
+
+const LABEL: Record<Outcome, string> = {
+  ok: 'ok',
+  changed: 'changed',
+  'would-change': 'would change',
+  unknown: 'unknown',
+  failed: 'FAILED',
+  skipped: 'skipped',
+  unreachable: 'UNREACHABLE',
+  'rolled-back': 'rolled back',
+};
+
+function indent(text: string, by = '    '): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `${by}${l}`)
+    .join('\n');
+}
+
+/** The human view: one block per finished task (so parallel hosts never interleave mid-block), then a recap. */
+export function terminalReporter(write: (text: string) => void, redactor: Redactor, opts: TerminalOptions): (e: RunEvent) => void {
+  const c = pc.createColors(opts.color);
+  const colour: Record<Outcome, (s: string) => string> = {
+    ok: c.green,
+    changed: c.yellow,
+    'would-change': c.yellow,
+    unknown: c.magenta,
+    failed: c.red,
+    skipped: c.cyan,
+    unreachable: c.red,
+    'rolled-back': c.magenta,
+  };
+  let hostWidth = 8;
+  let check = false;
+  const out = (text: string): void => {
+    write(redactor.redact(text));
+  };
+  const renderDiff = (d: DiffPart): string => {
+    switch (d.kind) {
+      case 'file':
+        return d.unified
+          .trimEnd()
+          .split('\n')
+          .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? c.green(l) : l.startsWith('-') && !l.startsWith('---') ? c.red(l) : l.startsWith('@@') ? c.cyan(l) : l))
+          .join('\n');
+      case 'attr':
+        return `${d.subject} ${d.field}: ${c.red(d.before)} -> ${c.green(d.after)}`;
+      case 'item':
+        return (d.sign === '+' ? c.green : d.sign === '-' ? c.red : c.yellow)(`${d.sign} ${d.text}`);
+    }
+  };
+  return (e) => {
+    switch (e.type) {
+      case 'run-start': {
+        check = e.check;
+        hostWidth = Math.max(8, ...e.hosts.map((h) => h.length));
+        const mode = e.check ? c.bold(c.yellow(' CHECK MODE: nothing will be changed')) : '';
+        out(`${c.bold(`PLAY ${e.playbook}`)} on ${e.hosts.length} host${e.hosts.length === 1 ? '' : 's'} (${e.inventory}, environment ${e.environment}), run ${e.runId}${mode}\n`);
+        break;
+      }
+      case 'task-start':
+        break;
+      case 'task-end': {
+        if (e.outcome === 'ok' && !opts.verbose && e.message === undefined) {
+          out(`${e.host.padEnd(hostWidth)}  ${colour.ok(LABEL.ok.padEnd(12))}  ${e.task}\n`);
+          break;
+        }
+        const lines = [`${e.host.padEnd(hostWidth)}  ${colour[e.outcome](LABEL[e.outcome].padEnd(12))}  ${e.handler ? 'handler: ' : ''}${e.task}`];
+        for (const ch of e.changes) lines.push(`    ${ch}`);
+        if (e.message !== undefined) lines.push(indent(e.message));
+        if (e.details !== undefined) lines.push(indent(c.dim(e.details), '      | '));
+        if (opts.diff) for (const d of e.diff) lines.push(indent(renderDiff(d)));
+        out(`${lines.join('\n')}\n`);
+        break;
+      }
+      case 'rollback':
+        out(`${e.host.padEnd(hostWidth)}  ${(e.ok ? c.magenta : c.red)('rollback'.padEnd(12))}  ${e.step}${e.ok ? '' : `: FAILED ${e.message ?? ''}`}\n`);
+        break;
+      case 'host-end':
+        break;
+      case 'run-end':
+        out(`\n${recapTable(e.recap, check, c)}\n${c.dim(`run ${e.runId} finished in ${(e.durationMs / 1000).toFixed(1)}s, exit code ${e.exitCode}`)}\n`);
+        break;
+    }
+  };
+}
+
+function recapTable(recap: readonly HostRecap[], check: boolean, c: ReturnType<typeof pc.createColors>): string {
+  const head = ['host', 'ok', check ? 'would change' : 'changed', 'unknown', 'failed', 'status'];
+  const rows = recap.map((r) => [
+    r.host,
+    String(r.ok),
+    String(r.changed),
+    String(r.unknown),
+    String(r.failed),
+    r.unreachable ? 'UNREACHABLE' : r.failed > 0 ? (r.rolledBack ? 'FAILED, rolled back' : 'FAILED') : r.changed > 0 ? (check ? 'would change' : 'changed') : 'ok',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (r: string[]): string => r.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const paint = (r: string[], line: string): string => (r[5]?.startsWith('FAILED') || r[5] === 'UNREACHABLE' ? c.red(line) : r[5] === 'ok' ? c.green(line) : c.yellow(line));
+  return [c.bold('RECAP'), c.bold(fmt(head)), ...rows.map((r) => paint(r, fmt(r)))].join('\n');
+}

@@ -1,0 +1,51 @@
+import type { DiffPart } from '../core/task.ts';
+
+export type Outcome = 'ok' | 'changed' | 'would-change' | 'unknown' | 'failed' | 'skipped' | 'unreachable' | 'rolled-back';
+
+export interface TaskEndEvent {
+  readonly type: 'task-end';
+  readonly host: string;
+  readonly index: number;
+  readonly task: string;
+  readonly taskType: string;
+  readonly handler: boolean;
+  readonly outcome: Outcome;
+  /** One line per change: "create directory /var/x". */
+  readonly changes: readonly string[];
+  readonly diff: readonly DiffPart[];
+  readonly message?: string;
+  readonly details?: string;
+  readonly durationMs: number;
+}
+
+export interface HostRecap {
+  readonly host: string;
+  readonly ok: number;
+  readonly changed: number;
+  readonly unknown: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly unreachable: boolean;
+  readonly rolledBack: boolean;
+  /** Remote commands this host's run needed (probes, steps, verify actions). */
+  readonly roundTrips: number;
+  readonly durationMs: number;
+}
+
+export type RunEvent =
+  | {
+      readonly type: 'run-start';
+      readonly runId: string;
+      readonly playbook: string;
+      readonly inventory: string;
+      readonly environment: string;
+      readonly check: boolean;
+      readonly hosts: readonly string[];
+    }
+  | { readonly type: 'task-start'; readonly host: string; readonly index: number; readonly task: string; readonly handler: boolean }
+  | TaskEndEvent
+  | { readonly type: 'rollback'; readonly host: string; readonly step: string; readonly ok: boolean; readonly message?: string }
+  | { readonly type: 'host-end'; readonly recap: HostRecap }
+  | { readonly type: 'run-end'; readonly runId: string; readonly recap: readonly HostRecap[]; readonly durationMs: number; readonly exitCode: number };
+
+export type Emit = (event: RunEvent) => void;

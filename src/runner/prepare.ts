@@ -1,0 +1,70 @@
+import { ConfigError } from '../core/errors.ts';
+import type { Playbook } from '../core/playbook.ts';
+import { validate } from '../core/schema.ts';
+import type { HostView, Task } from '../core/task.ts';
+import type { Inventory, ResolvedHost } from '../inventory/load.ts';
+import type { PreparedHost, PreparedTask } from './host-run.ts';
+
+export interface Filters {
+  readonly tags?: readonly string[] | undefined;
+  readonly skipTags?: readonly string[] | undefined;
+}
+
+function selected(task: Task, f: Filters): boolean {
+  const tags = task.options.tags ?? [];
+  if (f.skipTags !== undefined && tags.some((t) => f.skipTags?.includes(t))) return false;
+  if (f.tags === undefined || tags.includes('always')) return true;
+  return tags.some((t) => f.tags?.includes(t));
+}
+
+function handlerName(task: Task): string {
+  return task.options.name ?? task.title;
+}
+
+/**
+ * Everything that can be checked without a host, for one host: merged vars against the playbook's
+ * schema, the task list (each factory validates its params), handler names, and each task's
+ * controller-side preparation (template rendering). Throws ConfigError before any connection.
+ */
+export async function prepareHost(pb: Playbook, pbFile: string, inv: Inventory, h: ResolvedHost, filters: Filters): Promise<PreparedHost> {
+  const vars = { ...pb.vars, ...h.vars };
+  if (pb.varsSchema !== undefined) {
+    validate(pb.varsSchema, vars, { file: inv.file, host: h.name });
+  }
+  const view: HostView = { name: h.name, address: h.address, environment: inv.environment, groups: h.groups, vars };
+  const tag = (err: unknown): never => {
+    if (err instanceof ConfigError) throw new ConfigError(err.message, { ...err.source, file: err.source.file ?? pbFile, host: h.name });
+    throw new ConfigError(err instanceof Error ? err.message : String(err), { file: pbFile, host: h.name });
+  };
+  let tasks: readonly Task[];
+  let handlers: readonly Task[];
+  try {
+    tasks = pb.tasksFor(view);
+    handlers = pb.handlersFor(view);
+  } catch (err) {
+    return tag(err);
+  }
+  const handlerMap = new Map<string, PreparedTask>();
+  const prep = async (task: Task): Promise<PreparedTask> => {
+    try {
+      return { task, prepared: await task.prepare(view) };
+    } catch (err) {
+      return tag(err);
+    }
+  };
+  for (const t of handlers) {
+    const hname = handlerName(t);
+    if (handlerMap.has(hname)) throw new ConfigError(`two handlers are named "${hname}"`, { file: pbFile });
+    handlerMap.set(hname, await prep(t));
+  }
+  const chosen = tasks.filter((t) => selected(t, filters));
+  for (const t of chosen) {
+    for (const n of t.options.notify ?? []) {
+      if (!handlerMap.has(n)) {
+        const known = [...handlerMap.keys()];
+        throw new ConfigError(`notify: no handler named "${n}"${known.length > 0 ? ` (handlers: ${known.map((k) => `"${k}"`).join(', ')})` : ' (the playbook has no handlers)'}`, { file: pbFile, task: `"${t.title}"` });
+      }
+    }
+  }
+  return { view, become: h.become && h.user !== 'root', tasks: await Promise.all(chosen.map(prep)), handlers: handlerMap };
+}
