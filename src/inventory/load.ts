@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { extname, resolve, relative } from 'node:path';
+import { extname, resolve } from 'node:path';
+import { displayPath } from '../core/paths.ts';
 import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigError } from '../core/errors.ts';
@@ -49,7 +50,7 @@ function yamlLocation(doc: Document, counter: LineCounter, field: string | undef
 }
 
 async function readDefinition(file: string): Promise<InventoryDefinition> {
-  const shown = relative(process.cwd(), file) || file;
+  const shown = displayPath(file);
   const ext = extname(file);
   if (ext === '.yaml' || ext === '.yml') {
     let text: string;
@@ -90,7 +91,7 @@ async function readDefinition(file: string): Promise<InventoryDefinition> {
 /** Load, validate and resolve an inventory file (YAML or TypeScript). Throws ConfigError naming file and field. */
 export async function loadInventory(path: string): Promise<Inventory> {
   const file = resolve(path);
-  const shown = relative(process.cwd(), file) || file;
+  const shown = displayPath(file);
   const def = await readDefinition(file);
   return resolveInventory(def, shown);
 }

@@ -77,10 +77,11 @@ export function terminalReporter(write: (text: string) => void, redactor: Redact
           break;
         }
         const lines = [`${e.host.padEnd(hostWidth)}  ${colour[e.outcome](LABEL[e.outcome].padEnd(12))}  ${e.handler ? 'handler: ' : ''}${e.task}`];
-        for (const ch of e.changes) lines.push(`    ${ch}`);
+        // With --diff the diff says everything the one-line summaries say, more precisely.
+        if (opts.diff && e.diff.length > 0) for (const d of e.diff) lines.push(indent(renderDiff(d)));
+        else for (const ch of e.changes) lines.push(`    ${ch}`);
         if (e.message !== undefined) lines.push(indent(e.message));
         if (e.details !== undefined) lines.push(indent(c.dim(e.details), '      | '));
-        if (opts.diff) for (const d of e.diff) lines.push(indent(renderDiff(d)));
         out(`${lines.join('\n')}\n`);
         break;
       }

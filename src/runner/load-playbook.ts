@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { displayPath } from '../core/paths.ts';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../core/errors.ts';
 import type { Playbook } from '../core/playbook.ts';
@@ -7,7 +8,7 @@ import type { Playbook } from '../core/playbook.ts';
 /** Import a playbook module (TypeScript through tsx, or JavaScript) and check its default export. */
 export async function loadPlaybook(path: string): Promise<{ playbook: Playbook; file: string }> {
   const abs = resolve(path);
-  const file = relative(process.cwd(), abs) || abs;
+  const file = displayPath(abs);
   try {
     await access(abs);
   } catch {
