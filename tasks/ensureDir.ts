@@ -1,5 +1,6 @@
-import { defineTask, fact, attributeChange, normMode, shq, Type, type Change, type FileFact } from '../src/index.ts';
+import { defineTask, fact, attributeChange, normMode, shq, Type, type Change, type FactQuery, type FileFact } from '../src/index.ts';
 import { AbsPath, AccountName, Mode } from '../src/core/params.ts';
+import { accountProbe, missingAccount } from '../src/core/file-change.ts';
 
 const Params = Type.Object(
   {
@@ -24,7 +25,7 @@ export const ensureDir = defineTask({
   describe: (p) => p.path,
   probe: (p) => {
     const path = p.path.replace(/\/+$/, '') || '/';
-    const spec: Record<string, ReturnType<typeof fact.file>> = {};
+    const spec: Record<string, FactQuery> = accountProbe(p.owner ?? 'root', p.group ?? 'root');
     for (const a of ancestors(path)) spec[`parent:${a}`] = fact.file(a);
     spec.dir = fact.file(path);
     return spec;
@@ -33,6 +34,8 @@ export const ensureDir = defineTask({
     const path = p.path.replace(/\/+$/, '') || '/';
     const want = { mode: normMode(p.mode ?? '0755'), owner: p.owner ?? 'root', group: p.group ?? 'root' };
     const dir = facts.dir as FileFact;
+    const noAccount = missingAccount(facts, want.owner, want.group, path);
+    if (noAccount !== null) return { status: 'fail', message: noAccount };
     const changes: Change[] = [];
     for (const a of ancestors(path)) {
       const parent = facts[`parent:${a}`] as FileFact;

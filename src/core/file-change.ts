@@ -1,9 +1,9 @@
 import { fileDiff, sensitiveFileDiff } from './diff.ts';
-import { fact, type FileFact, type FileRead, type GroupFact, type GroupQuery, type UserFact, type UserQuery } from './facts.ts';
+import { fact, type FileFact, type FileQuery, type FileRead, type GroupFact, type GroupQuery, type UserFact, type UserQuery } from './facts.ts';
 import { lineHashes, sha256 } from './probe-script.ts';
 import { shq } from './shell.ts';
-import type { Change, DiffPart, Step } from './task.ts';
-import { TaskFailure } from './errors.ts';
+import type { Change, DiffPart, Plan, Step } from './task.ts';
+import { ConfigError, TaskFailure } from './errors.ts';
 
 export interface Attributes {
   readonly mode: string;
@@ -148,4 +148,54 @@ export function missingAccount(facts: Readonly<Record<string, unknown>>, owner: 
   if (group !== 'root' && grp?.exists !== true) missing.push(`group "${group}"`);
   if (missing.length === 0) return null;
   return `${path} is to be owned by ${owner}:${group}, but ${missing.join(' and ')} ${missing.length === 1 ? 'does' : 'do'} not exist on this host (create ${missing.length === 1 ? 'it' : 'them'} in an earlier task, e.g. ensureUser)`;
+}
+
+/**
+ * The probe of a task that manages a whole file: the file (content or line hashes), its parent
+ * directory, and its owner and group accounts. Pair with planWholeFile.
+ */
+export function wholeFileProbe(want: Pick<DesiredFile, 'path' | 'owner' | 'group' | 'sensitive'>): Record<string, FileQuery | UserQuery | GroupQuery> {
+  return {
+    ...accountProbe(want.owner, want.group),
+    'file:parent': fact.file(parentDir(want.path)),
+    'file:target': fact.file(want.path, fileRead(want.sensitive)),
+  };
+}
+
+/**
+ * Plan a whole file from the facts of wholeFileProbe: fails when the parent directory is missing
+ * (the atomic write puts its temp file there) or the owner/group does not exist; otherwise planFile.
+ */
+export function planWholeFile(host: string, facts: Readonly<Record<string, unknown>>, want: DesiredFile): Plan {
+  const parent = facts['file:parent'] as FileFact | undefined;
+  const target = facts['file:target'] as FileFact | undefined;
+  if (parent === undefined || target === undefined) throw new Error('planWholeFile needs the facts of wholeFileProbe');
+  const dir = parentDir(want.path);
+  if (!parent.exists) return { status: 'fail', message: `cannot write ${want.path}: directory ${dir} does not exist (create it in an earlier task, e.g. ensureDir)` };
+  if (parent.type !== 'directory') return { status: 'fail', message: `cannot write ${want.path}: ${dir} is a ${parent.type ?? 'special file'}, not a directory` };
+  const noAccount = missingAccount(facts, want.owner, want.group, want.path);
+  if (noAccount !== null) return { status: 'fail', message: noAccount };
+  try {
+    const change = planFile(host, target, want);
+    return change === null ? { status: 'ok' } : { status: 'change', changes: [change] };
+  } catch (err) {
+    if (err instanceof TaskFailure) return { status: 'fail', message: err.message };
+    throw err;
+  }
+}
+
+function parentDir(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  const i = trimmed.lastIndexOf('/');
+  return i <= 0 ? '/' : trimmed.slice(0, i);
+}
+
+/** For a file task's params: a validate command without `%s` ignores the new file, so it validates nothing. */
+export function checkValidate(validate: string | undefined, task: string): void {
+  if (validate !== undefined && !validate.includes('%s')) {
+    throw new ConfigError(`validate: "${validate}" must contain %s (the path of the new file, checked before it replaces the live one)`, {
+      task,
+      field: 'validate',
+    });
+  }
 }

@@ -107,11 +107,13 @@ export class FactCache {
 
 /** Answer a file query from a simulated fact, in the shape the query asked for. */
 function shapeFile(sim: FileFact, real: FileFact, read: FileRead): FileFact {
-  const { content, lineHashes: _hashes, ...bare } = sim;
+  const { content, lineHashes: _simHashes, ...bare } = sim;
   if (read === 'none' || sim.type !== 'file') return bare;
   // Attribute-only effects keep the live bytes; reuse what the live probe read.
   const bytes = content ?? (real.sha256 === sim.sha256 ? real.content : undefined);
   if (read === 'content') return bytes === undefined ? bare : { ...bare, content: bytes };
   if (bytes !== undefined) return { ...bare, lineHashes: lineHashes(bytes) };
+  // A sensitive write's effect carries line hashes only, so its secret never sits in controller state.
+  if (sim.lineHashes !== undefined) return { ...bare, lineHashes: sim.lineHashes };
   return real.sha256 === sim.sha256 && real.lineHashes !== undefined ? { ...bare, lineHashes: real.lineHashes } : bare;
 }

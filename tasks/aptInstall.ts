@@ -1,0 +1,412 @@
+import {
+  ConfigError,
+  defineTask,
+  fact,
+  MASK,
+  sha256,
+  shq,
+  Type,
+  type Change,
+  type CommandFact,
+  type DiffPart,
+  type FactQuery,
+  type FileFact,
+  type PackagesFact,
+  type PackageState,
+  type Static,
+  type Step,
+  type TaskOptions,
+} from '../src/index.ts';
+import { PackageName } from '../src/core/params.ts';
+
+const DebconfType = Type.Union([
+  Type.Literal('string'),
+  Type.Literal('boolean'),
+  Type.Literal('select'),
+  Type.Literal('multiselect'),
+  Type.Literal('password'),
+  Type.Literal('note'),
+  Type.Literal('text'),
+  Type.Literal('title'),
+]);
+
+const Answer = Type.Object(
+  {
+    package: PackageName,
+    /** e.g. "postfix/mailname". */
+    question: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9+.-]*/[A-Za-z0-9_.+/-]+$',
+      description: 'a debconf question such as "postfix/mailname"',
+    }),
+    type: DebconfType,
+    /** One line; booleans are "true" / "false". */
+    value: Type.String({ pattern: '^[^\\n\\r]*$', description: 'a one-line value' }),
+    /** Never show the value (implied for type "password"); only a hash of the live value leaves the host. */
+    sensitive: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const Params = Type.Object(
+  {
+    packages: Type.Array(PackageName, { minItems: 1, uniqueItems: true }),
+    state: Type.Optional(Type.Union([Type.Literal('present'), Type.Literal('absent')])),
+    /** Refresh the package index before installing only if it is older than this. Default 3600; 0 always refreshes. */
+    updateCacheMaxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** debconf answers set (debconf-set-selections) before installing. */
+    preseed: Type.Optional(Type.Array(Answer)),
+    /** How long to wait for another apt/dpkg run to finish. Default 120. */
+    dpkgLockTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Install Recommends too. Default false. */
+    installRecommends: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type AptInstallParams = Static<typeof Params>;
+type Answer = Static<typeof Answer>;
+
+/** apt-get update touches this (see UPDATE below); lists/partial changes on every update that downloads. */
+const STAMP = '/var/lib/apt/periodic/update-success-stamp';
+const PARTIAL = '/var/lib/apt/lists/partial';
+const DPKG_OPTS = '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
+
+/**
+ * Shell functions every apt step starts with. `fb_apt ARGS` runs apt-get non-interactively, waiting
+ * for the dpkg/apt locks up to the timeout (apt's own DPkg::Lock::Timeout for the dpkg lock, a retry
+ * loop for the others); when it gives up it names the holder, found through /proc/locks (the
+ * process holding a lock on the lock file's inode) or else /proc/PID/fd — no fuser or ps, which
+ * minbase lacks. `fb_apt` leaves apt's stderr in $fb_out.
+ */
+function aptFunctions(timeout: number): string {
+  return `fb_holder_of() {
+  l=$1
+  [ -e "$l" ] || return 1
+  ino=$(stat -c %i -- "$l" 2>/dev/null) || return 1
+  pid=$(awk -v ino="$ino" '$2 != "->" && $5 > 0 { n = split($6, a, ":"); if (a[n] == ino) { print $5; exit } }' /proc/locks 2>/dev/null)
+  [ -n "$pid" ] || pid=$(ls -l /proc/[0-9]*/fd 2>/dev/null | awk -v l="$l" '/^\\/proc\\/[0-9]+\\/fd:$/ { split($0, a, "/"); p = a[3]; next } length($0) > length(l) + 4 && substr($0, length($0) - length(l) - 3) == " -> " l { print p; exit }')
+  [ -n "$pid" ] || return 1
+  cmd=$(tr '\\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-120)
+  echo "$2 held by pid $pid (\${cmd% })"
+}
+fb_holder() {
+  fb_holder_of /var/lib/dpkg/lock-frontend 'dpkg lock' || fb_holder_of /var/lib/dpkg/lock 'dpkg lock' ||
+    fb_holder_of /var/lib/apt/lists/lock 'apt lists lock' || fb_holder_of /var/cache/apt/archives/lock 'apt archives lock'
+}
+fb_apt() {
+  fb_end=$(( $(date +%s) + ${timeout} ))
+  fb_err=$(mktemp) || return 1
+  while :; do
+    fb_left=$(( fb_end - $(date +%s) )); [ "$fb_left" -gt 0 ] || fb_left=0
+    LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout="$fb_left" "$@" 2>"$fb_err"
+    fb_rc=$?
+    fb_out=$(cat "$fb_err")
+    fb_locked=no
+    if [ "$fb_rc" -ne 0 ] && grep -q -e 'Could not get lock' -e 'Unable to acquire' -e 'Unable to lock' "$fb_err"; then fb_locked=yes; fi
+    if [ "$fb_locked" = yes ] && [ "$(date +%s)" -lt "$fb_end" ]; then sleep 2; continue; fi
+    rm -f "$fb_err"
+    [ -z "$fb_out" ] || printf '%s\\n' "$fb_out" >&2
+    if [ "$fb_locked" = yes ]; then
+      echo "$(fb_holder || echo 'dpkg lock held by another process'); gave up after waiting ${timeout} s (dpkgLockTimeoutSeconds)" >&2
+    fi
+    return "$fb_rc"
+  done
+}
+`;
+}
+
+/** apt-get update, then the stamp the freshness check reads (apt itself keeps no "last updated" time). */
+const UPDATE = `fb_apt update && mkdir -p /var/lib/apt/periodic && touch ${STAMP}`;
+
+function isSensitive(a: Answer): boolean {
+  return a.sensitive === true || a.type === 'password';
+}
+
+/**
+ * Reads each answer from debconf's own database files (read-only, no lock, no debconf-utils):
+ * `debconf-show` hides password values and lists only questions a package already owns, so a value
+ * preseeded before the install would look unset. Prints `INDEX<TAB>absent|unset|value<TAB>VALUE`;
+ * sensitive values are replaced by their sha256 on the host, so they never reach the controller.
+ */
+function debconfProbe(answers: readonly Answer[]): string {
+  const lines = [
+    `set --; for f in /var/cache/debconf/config.dat /var/cache/debconf/passwords.dat; do [ -r "$f" ] && set -- "$@" "$f"; done`,
+    `fb_q() { [ "$#" -gt 1 ] || { echo absent; return; }; q=$1; shift; awk -v q="$q" 'BEGIN { RS = ""; FS = "\\n" } $1 == "Name: " q { reg = 1; for (i = 2; i <= NF; i++) if (substr($i, 1, 6) == "Value:") { v = substr($i, 7); sub(/^ /, "", v); has = 1 } } END { if (has) print "value\\t" v; else if (reg) print "unset"; else print "absent" }' "$@"; }`,
+  ];
+  answers.forEach((a, i) => {
+    const read = `r=$(fb_q ${shq(a.question)} "$@")`;
+    if (isSensitive(a)) {
+      lines.push(
+        `${read}; case "$r" in value*) printf '${i}\\tvalue\\t%s\\n' "$(printf '%s' "\${r#value?}" | sha256sum | cut -c1-64)" ;; *) printf '${i}\\t%s\\n' "$r" ;; esac`,
+      );
+    } else {
+      lines.push(`${read}; printf '${i}\\t%s\\n' "$r"`);
+    }
+  });
+  return lines.join('\n');
+}
+
+interface Current {
+  readonly state: 'absent' | 'unset' | 'value';
+  /** The value, or its sha256 for a sensitive answer. */
+  readonly value: string | null;
+}
+
+function parseDebconf(out: CommandFact | undefined, count: number): Current[] | null {
+  if (out === undefined || out.code !== 0) return null;
+  const found: (Current | undefined)[] = new Array<Current | undefined>(count);
+  for (const line of out.stdout.split('\n')) {
+    const [index, state, ...rest] = line.split('\t');
+    const i = Number(index);
+    if (!Number.isInteger(i) || i < 0 || i >= count) continue;
+    if (state === 'value') found[i] = { state, value: rest.join('\t') };
+    else if (state === 'unset' || state === 'absent') found[i] = { state, value: null };
+  }
+  const complete = found.filter((f) => f !== undefined);
+  return complete.length === count ? complete : null;
+}
+
+function lastUpdate(facts: readonly (FileFact | undefined)[]): number | null {
+  const times = facts
+    .filter((f): f is FileFact => f?.exists === true && f.mtime !== null)
+    .map((f) => f.mtime as number);
+  return times.length === 0 ? null : Math.max(...times);
+}
+
+function age(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} days`;
+}
+
+function debconfChange(answers: readonly Answer[], current: readonly Current[]): Change | null {
+  const diff: DiffPart[] = [];
+  const set: string[] = [];
+  const restore: string[] = [];
+  const changed = new Set<number>();
+  let unrestorable = 0;
+  answers.forEach((a, i) => {
+    const cur = current[i];
+    if (cur === undefined) return;
+    const secret = isSensitive(a);
+    const want = secret ? sha256(a.value) : a.value;
+    if (cur.state === 'value' && cur.value === want) return;
+    const before = cur.state !== 'value' ? '(unset)' : secret ? MASK : (cur.value ?? '');
+    diff.push({
+      kind: 'attr',
+      subject: `debconf ${a.package}`,
+      field: a.question,
+      before,
+      after: secret ? MASK : a.value,
+    });
+    set.push(`${a.package} ${a.question} ${a.type} ${a.value}`);
+    changed.add(i);
+    // Old values can be put back only when the controller knows them: not secrets (only their hash
+    // left the host), and not questions that had no value.
+    if (cur.state === 'value' && !secret)
+      restore.push(`${a.package} ${a.question} ${a.type} ${cur.value ?? ''}`);
+    else unrestorable++;
+  });
+  if (set.length === 0) return null;
+  const owners = [...new Set(answers.filter((_, i) => changed.has(i)).map((a) => a.package))];
+  const stdin = (lines: string[]) => `${lines.join('\n')}\n`;
+  const undo: Step[] =
+    restore.length === 0
+      ? []
+      : [
+          {
+            op: 'run',
+            describe: `debconf-set-selections (restore ${restore.length} answers)`,
+            script: 'debconf-set-selections',
+            stdin: stdin(restore),
+          },
+        ];
+  return {
+    summary:
+      `set ${set.length} debconf answer${set.length === 1 ? '' : 's'} for ${owners.join(', ')}` +
+      (unrestorable > 0
+        ? ` (${unrestorable} previous value${unrestorable === 1 ? '' : 's'} cannot be restored by undo)`
+        : ''),
+    diff,
+    // The values travel on stdin, never in the script or its description.
+    steps: [
+      {
+        op: 'run',
+        describe: `debconf-set-selections (${set.length} answers)`,
+        script: 'debconf-set-selections',
+        stdin: stdin(set),
+      },
+    ],
+    undo,
+    effects: [],
+  };
+}
+
+interface Prepared {
+  /** Seconds since the epoch on the controller at prepare: what the index age is measured against. */
+  readonly now: number;
+}
+
+const base = defineTask({
+  type: 'aptInstall',
+  params: Params,
+  describe: (p) => p.packages.join(' '),
+  // The controller's clock, read once before any host is touched, keeps the plan pure.
+  prepare: (): Prepared => ({ now: Math.floor(Date.now() / 1000) }),
+  probe: (p) => {
+    const spec: Record<string, FactQuery> = {
+      packages: fact.packages(p.packages),
+      stamp: fact.file(STAMP),
+      partial: fact.file(PARTIAL),
+    };
+    const answers = p.preseed ?? [];
+    if (answers.length > 0) spec.debconf = fact.command(debconfProbe(answers));
+    return spec;
+  },
+  plan: (p, facts, prepared) => {
+    const pkgs = facts.packages as PackagesFact;
+    const state = (name: string): PackageState => pkgs[name] ?? { installed: false, version: null };
+    const timeout = p.dpkgLockTimeoutSeconds ?? 120;
+    const apt = aptFunctions(timeout);
+    const recommends = p.installRecommends === true ? '' : ' --no-install-recommends';
+    const changes: Change[] = [];
+
+    if (p.state === 'absent') {
+      const present = p.packages.filter((n) => state(n).installed);
+      if (present.length === 0) return { status: 'ok' };
+      const pinned = present.map((n) => {
+        const v = state(n).version;
+        return v === null ? n : `${n}=${v}`;
+      });
+      changes.push({
+        summary: `remove package${present.length === 1 ? '' : 's'} ${present.join(', ')}`,
+        diff: present.map((n): DiffPart => ({
+          kind: 'item',
+          sign: '-',
+          text: `package ${n}${state(n).version !== null ? ` (${state(n).version})` : ''}`,
+        })),
+        steps: [
+          {
+            op: 'run',
+            describe: `apt-get remove ${present.join(' ')}`,
+            script: `${apt}fb_apt remove -y ${DPKG_OPTS} -- ${present.map(shq).join(' ')}`,
+          },
+        ],
+        // The version that was installed; if the mirror no longer has it, the undo fails and says so.
+        undo: [
+          {
+            op: 'run',
+            describe: `apt-get install ${pinned.join(' ')}`,
+            script: `${apt}fb_apt install -y --no-install-recommends ${DPKG_OPTS} -- ${pinned.map(shq).join(' ')}`,
+          },
+        ],
+        effects: [
+          {
+            kind: 'packages',
+            packages: Object.fromEntries(
+              present.map((n) => [n, { installed: false, version: null }]),
+            ),
+          },
+        ],
+      });
+      return { status: 'change', changes };
+    }
+
+    const answers = p.preseed ?? [];
+    if (answers.length > 0) {
+      const current = parseDebconf(facts.debconf as CommandFact | undefined, answers.length);
+      if (current === null) {
+        const out = facts.debconf as CommandFact | undefined;
+        return {
+          status: 'fail',
+          message: `could not read the current debconf answers (exit ${out?.code ?? '?'}): ${out?.stdout.trim().split('\n')[0] ?? 'no output'}`,
+        };
+      }
+      const dc = debconfChange(answers, current);
+      if (dc !== null) changes.push(dc);
+    }
+
+    const missing = p.packages.filter((n) => !state(n).installed);
+    if (missing.length > 0) {
+      const maxAge = p.updateCacheMaxAgeSeconds ?? 3600;
+      const last = lastUpdate([facts.stamp as FileFact, facts.partial as FileFact]);
+      const stale = last === null || prepared.now - last > maxAge || maxAge === 0;
+      if (stale) {
+        const why =
+          last === null
+            ? 'never updated'
+            : `updated ${age(Math.max(0, prepared.now - last))} ago, max ${age(maxAge)}`;
+        changes.push({
+          summary: `refresh the apt package index (${why})`,
+          diff: [{ kind: 'item', sign: '~', text: `apt-get update (${why})` }],
+          steps: [{ op: 'run', describe: 'apt-get update', script: `${apt}${UPDATE}` }],
+          // A newer index changes nothing installed; there is nothing to put back.
+          undo: [],
+          effects: [
+            {
+              kind: 'file',
+              fact: {
+                path: STAMP,
+                exists: true,
+                type: 'file',
+                mode: '0644',
+                owner: 'root',
+                group: 'root',
+                size: 0,
+                sha256: sha256(''),
+                mtime: prepared.now,
+              },
+            },
+          ],
+        });
+      }
+      // If the index was judged fresh but does not know a package (e.g. lists emptied by an image
+      // build), refresh once and retry rather than fail on a stale judgement.
+      const install = `fb_apt install -y${recommends} ${DPKG_OPTS} -- ${missing.map(shq).join(' ')}`;
+      const script = stale
+        ? `${apt}${install}`
+        : `${apt}if ! ${install}; then\n  case "$fb_out" in\n    *'Unable to locate package'*|*'has no installation candidate'*) echo 'retrying after apt-get update' >&2; ${UPDATE} && ${install} ;;\n    *) exit 1 ;;\n  esac\nfi`;
+      changes.push({
+        summary: `install package${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`,
+        diff: missing.map((n): DiffPart => ({ kind: 'item', sign: '+', text: `package ${n}` })),
+        steps: [{ op: 'run', describe: `apt-get install ${missing.join(' ')}`, script }],
+        // Purged, not removed: they were absent, config files included. Dependencies pulled in stay
+        // (apt marks them automatic; `apt-get autoremove` would take them, and others with them).
+        undo: [
+          {
+            op: 'run',
+            describe: `apt-get purge ${missing.join(' ')}`,
+            script: `${apt}fb_apt purge -y -- ${missing.map(shq).join(' ')}`,
+          },
+        ],
+        effects: [
+          {
+            kind: 'packages',
+            packages: Object.fromEntries(
+              missing.map((n) => [n, { installed: true, version: null }]),
+            ),
+          },
+        ],
+      });
+    }
+    return changes.length === 0 ? { status: 'ok' } : { status: 'change', changes };
+  },
+});
+
+/**
+ * Debian packages present (installed non-interactively, keeping existing config files) or absent.
+ * Waits for a running apt/dpkg, and names it if it does not finish in time.
+ */
+export const aptInstall: typeof base = Object.assign(
+  (params: AptInstallParams, options?: TaskOptions) => {
+    const task = base(params, options);
+    if (params.state === 'absent' && (params.preseed ?? []).length > 0) {
+      throw new ConfigError('preseed answers only apply when installing (state: present)', {
+        task: `aptInstall "${params.packages.join(' ')}"`,
+        field: 'preseed',
+      });
+    }
+    return task;
+  },
+  { type: base.type, schema: base.schema },
+);

@@ -1,0 +1,108 @@
+import {
+  ConfigError,
+  defineTask,
+  fact,
+  Type,
+  type FactQuery,
+  type FileFact,
+  type CommandFact,
+  type Static,
+  type TaskOptions,
+} from '../src/index.ts';
+import { AbsPath } from '../src/core/params.ts';
+
+const Params = Type.Object(
+  {
+    /** Shell script run as root by /bin/sh on the host. */
+    run: Type.String({ minLength: 1 }),
+    /** Skip when this path exists (the command creates it). */
+    creates: Type.Optional(AbsPath),
+    /** Skip when this read-only shell check exits 0. */
+    unless: Type.Optional(Type.String({ minLength: 1 })),
+    /** Shown instead of the script in output and diffs. */
+    describe: Type.Optional(Type.String({ minLength: 1 })),
+    /** Run on every play. Required when there is no guard, so an unguarded command is a visible choice. */
+    always: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type CommandParams = Static<typeof Params>;
+
+function shown(p: CommandParams): string {
+  if (p.describe !== undefined) return p.describe;
+  const lines = p.run.trim().split('\n');
+  const first = lines[0] ?? '';
+  const short = first.length > 60 ? `${first.slice(0, 57)}...` : first;
+  return lines.length > 1 ? `${short} (+${lines.length - 1} lines)` : short;
+}
+
+const base = defineTask({
+  type: 'command',
+  params: Params,
+  describe: (p) => shown(p),
+  probe: (p) => {
+    const spec: Record<string, FactQuery> = {};
+    if (p.creates !== undefined) spec.creates = fact.file(p.creates);
+    if (p.unless !== undefined) spec.unless = fact.command(p.unless);
+    return spec;
+  },
+  plan: (p, facts) => {
+    const creates = facts.creates as FileFact | undefined;
+    if (creates?.exists === true) return { status: 'ok', note: `${creates.path} exists` };
+    const unless = facts.unless as CommandFact | undefined;
+    if (unless?.code === 0) return { status: 'ok', note: 'the unless check passed (exit 0)' };
+    const what = shown(p);
+    const why =
+      p.always === true
+        ? 'always'
+        : [
+            creates !== undefined ? `${creates.path} is missing` : '',
+            unless !== undefined ? `unless check exited ${unless.code}` : '',
+          ]
+            .filter((s) => s !== '')
+            .join(', ');
+    return {
+      status: 'change',
+      changes: [
+        {
+          // A command's effect is unknown, so it cannot be undone; the summary says so because an
+          // empty undo list alone reads as "nothing to undo".
+          summary: `run: ${what} (${why}; cannot be undone)`,
+          diff: [{ kind: 'item', sign: '~', text: `run: ${what}` }],
+          steps: [{ op: 'run', describe: what, script: p.run }],
+          undo: [],
+          // No effects: what the command changes is unknown. (Claiming `creates` exists would make a
+          // later task see a file of unknown type.)
+          effects: [],
+        },
+      ],
+    };
+  },
+});
+
+/**
+ * The guarded escape hatch: run a shell script unless `creates` exists or `unless` exits 0.
+ * It cannot be undone (rollback skips it) and check mode cannot know its output. A command with no
+ * guard is never idempotent, so it needs `always: true`.
+ */
+export const command: typeof base = Object.assign(
+  (params: CommandParams, options?: TaskOptions) => {
+    const task = base(params, options);
+    const label = `command "${shown(params)}"`;
+    const guarded = params.creates !== undefined || params.unless !== undefined;
+    if (!guarded && params.always !== true) {
+      throw new ConfigError(
+        'give a guard (creates: a path the command makes, or unless: a check that exits 0 when it is done), or always: true to run it on every play; an unguarded command is never idempotent',
+        { task: label, field: 'creates' },
+      );
+    }
+    if (guarded && params.always === true) {
+      throw new ConfigError(
+        'always: true cannot be combined with creates or unless (the guard would be ignored)',
+        { task: label, field: 'always' },
+      );
+    }
+    return task;
+  },
+  { type: base.type, schema: base.schema },
+);

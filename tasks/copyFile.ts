@@ -1,0 +1,100 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  ConfigError,
+  defineTask,
+  normMode,
+  Type,
+  type Static,
+  type TaskOptions,
+} from '../src/index.ts';
+import { AbsPath, AccountName, Mode } from '../src/core/params.ts';
+import { checkValidate, planWholeFile, wholeFileProbe } from '../src/core/file-change.ts';
+
+const Params = Type.Object(
+  {
+    /** A local file on the controller, relative to the current directory. Exactly one of src and content. */
+    src: Type.Optional(Type.String({ minLength: 1, description: 'a local file path' })),
+    /** The file's content, given inline. Exactly one of src and content. */
+    content: Type.Optional(Type.String()),
+    dest: AbsPath,
+    mode: Type.Optional(Mode),
+    owner: Type.Optional(AccountName),
+    group: Type.Optional(AccountName),
+    /** Command run on the temp file before it replaces the live one; must contain `%s` (the temp path). */
+    validate: Type.Optional(Type.String({ minLength: 1 })),
+    /** Keep the content out of diffs and logs (changed lines shown, values masked). */
+    sensitive: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type CopyFileParams = Static<typeof Params>;
+
+async function localContent(p: CopyFileParams): Promise<Buffer> {
+  if (p.content !== undefined) return Buffer.from(p.content, 'utf8');
+  const src = p.src ?? '';
+  const abs = path.resolve(process.cwd(), src);
+  try {
+    return await readFile(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : (err as Error).message;
+    throw new ConfigError(
+      `src: cannot read local file ${src} (${why}; paths are relative to ${process.cwd()})`,
+      { field: 'src' },
+    );
+  }
+}
+
+const base = defineTask({
+  type: 'copyFile',
+  params: Params,
+  describe: (p) => p.dest,
+  // The local file is read on the controller before any host is touched.
+  prepare: async (p) => ({ content: await localContent(p) }),
+  probe: (p) =>
+    wholeFileProbe({
+      path: p.dest,
+      owner: p.owner ?? 'root',
+      group: p.group ?? 'root',
+      sensitive: p.sensitive === true,
+    }),
+  plan: (p, facts, prepared, ctx) =>
+    planWholeFile(ctx.host.name, facts, {
+      path: p.dest,
+      content: prepared.content,
+      mode: normMode(p.mode ?? '0644'),
+      owner: p.owner ?? 'root',
+      group: p.group ?? 'root',
+      sensitive: p.sensitive === true,
+      ...(p.validate !== undefined ? { validate: p.validate } : {}),
+    }),
+});
+
+/** A file copied from the controller (`src`) or given inline (`content`), written atomically with mode, owner and group. */
+export const copyFile: typeof base = Object.assign(
+  (params: CopyFileParams, options?: TaskOptions) => {
+    const task = base(params, options);
+    const label = `copyFile "${params.dest}"`;
+    if (params.src !== undefined && params.content !== undefined) {
+      throw new ConfigError('give either src (a local file) or content (inline text), not both', {
+        task: label,
+        field: 'src',
+      });
+    }
+    if (params.src === undefined && params.content === undefined) {
+      throw new ConfigError(
+        'give the file as src (a local file path) or content (inline text); neither was given',
+        { task: label, field: 'src' },
+      );
+    }
+    checkValidate(params.validate, label);
+    return task;
+  },
+  { type: base.type, schema: base.schema },
+);

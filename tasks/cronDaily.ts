@@ -1,0 +1,111 @@
+import {
+  ConfigError,
+  defineTask,
+  fact,
+  Type,
+  type Static,
+  type TaskOptions,
+} from '../src/index.ts';
+import { planWholeFile, wholeFileProbe } from '../src/core/file-change.ts';
+import { renderTemplate, templateData } from '../src/render/template.ts';
+
+const Params = Type.Object(
+  {
+    /** The job's file name in /etc/cron.daily: letters, digits, underscore and hyphen only (run-parts skips others). */
+    name: Type.String({ minLength: 1 }),
+    /** The job's content; must start with `#!`. Exactly one of script and src. */
+    script: Type.Optional(Type.String()),
+    /** A template under templates/ rendering the job. Exactly one of script and src. */
+    src: Type.Optional(Type.String({ minLength: 1 })),
+    /** Template vars over the host vars (only with src). */
+    vars: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+export type CronDailyParams = Static<typeof Params>;
+
+const CRON_DIR = '/etc/cron.daily';
+/** Packages that run /etc/cron.daily; without one of them the job would never run. */
+const CRON_DAEMONS = ['anacron', 'bcron', 'cron', 'cronie', 'systemd-cron'] as const;
+
+function label(p: CronDailyParams): string {
+  return `cronDaily "${p.name}"`;
+}
+
+function checkShebang(script: string, p: CronDailyParams, field: 'script' | 'src'): void {
+  if (!script.startsWith('#!')) {
+    const what = field === 'script' ? 'script' : `the rendered template ${p.src ?? ''}`;
+    throw new ConfigError(
+      `${field}: ${what} must start with "#!" (run-parts executes the file directly, so it needs an interpreter line such as #!/bin/sh)`,
+      {
+        task: label(p),
+        field,
+      },
+    );
+  }
+}
+
+const base = defineTask({
+  type: 'cronDaily',
+  params: Params,
+  describe: (p) => p.name,
+  prepare: async (p, host) => {
+    if (p.script !== undefined) return { content: p.script };
+    const content = await renderTemplate(p.src ?? '', templateData(host, p.vars));
+    checkShebang(content, p, 'src');
+    return { content };
+  },
+  probe: (p) => ({
+    ...wholeFileProbe({ path: `${CRON_DIR}/${p.name}`, owner: 'root', group: 'root' }),
+    daemons: fact.packages(CRON_DAEMONS),
+  }),
+  plan: (p, facts, prepared, ctx) => {
+    const daemons = facts.daemons;
+    if (!CRON_DAEMONS.some((d) => daemons[d]?.installed === true)) {
+      return {
+        status: 'fail',
+        message: `no cron daemon is installed (none of ${CRON_DAEMONS.join(', ')}), so ${CRON_DIR}/${p.name} would never run; install cron in an earlier task`,
+      };
+    }
+    return planWholeFile(ctx.host.name, facts, {
+      path: `${CRON_DIR}/${p.name}`,
+      content: prepared.content,
+      mode: '0755',
+      owner: 'root',
+      group: 'root',
+    });
+  },
+});
+
+/**
+ * A daily cron job: /etc/cron.daily/NAME, root 0755, from an inline script or a template.
+ * Names run-parts would silently skip (anything with a dot, such as `backup.sh`) are refused.
+ */
+export const cronDaily: typeof base = Object.assign(
+  (params: CronDailyParams, options?: TaskOptions) => {
+    const task = base(params, options);
+    if (!/^[A-Za-z0-9_-]+$/.test(params.name)) {
+      throw new ConfigError(
+        'name must contain only letters, digits, underscore and hyphen (run-parts silently skips other names, so this job would never run)',
+        { task: label(params), field: 'name' },
+      );
+    }
+    if ((params.script === undefined) === (params.src === undefined)) {
+      throw new ConfigError(
+        params.script === undefined
+          ? 'give the job as script (its content) or src (a template path); neither was given'
+          : 'give either script (the content) or src (a template path), not both',
+        { task: label(params), field: 'script' },
+      );
+    }
+    if (params.vars !== undefined && params.src === undefined) {
+      throw new ConfigError(
+        'vars only applies to a template (src); an inline script is used as it is',
+        { task: label(params), field: 'vars' },
+      );
+    }
+    if (params.script !== undefined) checkShebang(params.script, params, 'script');
+    return task;
+  },
+  { type: base.type, schema: base.schema },
+);

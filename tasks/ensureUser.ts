@@ -1,0 +1,338 @@
+import {
+  defineTask,
+  fact,
+  shq,
+  shArgs,
+  Type,
+  type Change,
+  type DiffPart,
+  type Effect,
+  type FactQuery,
+  type FileFact,
+  type GroupFact,
+  type Static,
+  type Step,
+  type UserFact,
+} from '../src/index.ts';
+import { AbsPath, AccountName } from '../src/core/params.ts';
+
+const Params = Type.Object(
+  {
+    name: AccountName,
+    /** A system account (uid below 1000, no password aging). Default true: most accounts a playbook makes run services. */
+    system: Type.Optional(Type.Boolean()),
+    /** Home directory. Default: /nonexistent (not created) for system users, /home/NAME for others. */
+    home: Type.Optional(AbsPath),
+    /** Login shell. Default: /usr/sbin/nologin for system users, /bin/bash for others. */
+    shell: Type.Optional(AbsPath),
+    /** Primary group, created if missing. Default: a group named like the user. */
+    group: Type.Optional(AccountName),
+    /** Supplementary groups (must exist). The user is added to them; other memberships are left alone. */
+    groups: Type.Optional(Type.Array(AccountName, { uniqueItems: true })),
+  },
+  { additionalProperties: false },
+);
+export type EnsureUserParams = Static<typeof Params>;
+
+const NO_HOME = '/nonexistent';
+const NEED_USERADD = `command -v useradd >/dev/null 2>&1 || { echo 'useradd not found: install the passwd package' >&2; exit 127; }`;
+
+interface Wanted {
+  readonly name: string;
+  readonly system: boolean;
+  readonly home: string;
+  readonly shell: string;
+  readonly group: string;
+  readonly groups: readonly string[];
+}
+
+function wanted(p: EnsureUserParams): Wanted {
+  const system = p.system ?? true;
+  return {
+    name: p.name,
+    system,
+    home: p.home ?? (system ? NO_HOME : `/home/${p.name}`),
+    shell: p.shell ?? (system ? '/usr/sbin/nologin' : '/bin/bash'),
+    group: p.group ?? p.name,
+    // The primary group is not also a supplementary one.
+    groups: (p.groups ?? []).filter((g) => g !== (p.group ?? p.name)),
+  };
+}
+
+/** Members of each group listed in /etc/group content (`name:x:gid:a,b`). */
+function members(etcGroup: FileFact | undefined): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const text = etcGroup?.content?.toString('utf8') ?? '';
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length < 4 || f[0] === undefined) continue;
+    out.set(f[0], new Set((f[3] ?? '').split(',').filter((m) => m !== '')));
+  }
+  return out;
+}
+
+function createGroupChange(w: Wanted): { diff: DiffPart; step: Step; undo: Step; effect: Effect } {
+  return {
+    diff: { kind: 'item', sign: '+', text: `group ${w.group}${w.system ? ' (system)' : ''}` },
+    step: {
+      op: 'run',
+      describe: `groupadd ${w.group}`,
+      script: `groupadd ${w.system ? '--system ' : ''}${shq(w.group)}`,
+    },
+    // userdel already removes a same-named primary group left without members (USERGROUPS_ENAB).
+    undo: {
+      op: 'run',
+      describe: `groupdel ${w.group}`,
+      script: `if getent group ${shq(w.group)} >/dev/null; then groupdel ${shq(w.group)}; fi`,
+    },
+    effect: { kind: 'group', fact: { name: w.group, exists: true, gid: null } },
+  };
+}
+
+function createUser(w: Wanted, home: FileFact, group: GroupFact): Change {
+  const diff: DiffPart[] = [];
+  const steps: Step[] = [];
+  const undo: Step[] = [];
+  const effects: Effect[] = [];
+  let groupUndo: Step | undefined;
+  if (!group.exists) {
+    const g = createGroupChange(w);
+    diff.push(g.diff);
+    steps.push(g.step);
+    groupUndo = g.undo;
+    effects.push(g.effect);
+  }
+  // A system user's home gets no skeleton dotfiles (it is usually the app's directory); a person's does.
+  const makeHome = w.home !== NO_HOME && !home.exists;
+  const skel = makeHome && !w.system;
+  const args = [
+    ...(w.system ? ['--system'] : []),
+    '--gid',
+    w.group,
+    '--home-dir',
+    w.home,
+    '--shell',
+    w.shell,
+    skel ? '--create-home' : '--no-create-home',
+    ...(w.groups.length > 0 ? ['--groups', w.groups.join(',')] : []),
+    w.name,
+  ];
+  const details = [
+    w.system ? 'system' : 'regular',
+    `home ${w.home}`,
+    `shell ${w.shell}`,
+    `group ${w.group}`,
+  ];
+  if (w.groups.length > 0) details.push(`groups ${w.groups.join(',')}`);
+  diff.push({ kind: 'item', sign: '+', text: `user ${w.name} (${details.join(', ')})` });
+  steps.push({
+    op: 'run',
+    describe: `useradd ${w.name}`,
+    script: `${NEED_USERADD}\nuseradd ${shArgs(args)}`,
+  });
+  if (makeHome && w.system) {
+    diff.push({ kind: 'item', sign: '+', text: `directory ${w.home} (0755 ${w.name}:${w.group})` });
+    steps.push({
+      op: 'run',
+      describe: `create home ${w.home}`,
+      script: `install -d -m 0755 -o ${shq(w.name)} -g ${shq(w.group)} -- ${shq(w.home)}`,
+    });
+  }
+  // userdel before groupdel: a group cannot be removed while it is a user's primary group.
+  if (skel) {
+    undo.push({
+      op: 'run',
+      describe: `userdel --remove ${w.name}`,
+      script: `userdel --remove ${shq(w.name)}`,
+    });
+  } else {
+    undo.push({ op: 'run', describe: `userdel ${w.name}`, script: `userdel ${shq(w.name)}` });
+    // rmdir, not rm -r: if something else was put in the home since, undo fails loudly instead of deleting it.
+    if (makeHome)
+      undo.push({ op: 'run', describe: `rmdir ${w.home}`, script: `rmdir -- ${shq(w.home)}` });
+  }
+  if (groupUndo !== undefined) undo.push(groupUndo);
+  effects.push({
+    kind: 'user',
+    fact: { name: w.name, exists: true, uid: null, gid: group.gid, home: w.home, shell: w.shell },
+  });
+  if (makeHome) {
+    effects.push({
+      kind: 'file',
+      fact: {
+        path: w.home,
+        exists: true,
+        type: 'directory',
+        // useradd --create-home takes the mode from login.defs, which the probe did not read.
+        mode: skel ? null : '0755',
+        owner: w.name,
+        group: w.group,
+        size: null,
+        sha256: null,
+        mtime: null,
+      },
+    });
+  }
+  return {
+    summary: `create ${w.system ? 'system ' : ''}user ${w.name}`,
+    diff,
+    steps,
+    undo,
+    effects,
+  };
+}
+
+function updateUser(
+  p: EnsureUserParams,
+  w: Wanted,
+  user: UserFact,
+  group: GroupFact,
+  memberOf: Map<string, Set<string>>,
+): Change | null {
+  const diff: DiffPart[] = [];
+  const steps: Step[] = [];
+  const undo: Step[] = [];
+  const effects: Effect[] = [];
+  const subject = `user ${w.name}`;
+  const usermod = (flag: string, value: string) => `usermod ${flag} ${shq(value)} ${shq(w.name)}`;
+  // Only attributes the params name are converged; defaults apply when creating a user, never to an existing one.
+  let shell = user.shell;
+  if (p.shell !== undefined && user.shell !== p.shell) {
+    diff.push({ kind: 'attr', subject, field: 'shell', before: user.shell ?? '?', after: p.shell });
+    steps.push({
+      op: 'run',
+      describe: `usermod --shell ${p.shell} ${w.name}`,
+      script: usermod('--shell', p.shell),
+    });
+    undo.push({
+      op: 'run',
+      describe: `usermod --shell ${user.shell ?? ''} ${w.name}`,
+      script: usermod('--shell', user.shell ?? ''),
+    });
+    shell = p.shell;
+  }
+  let home = user.home;
+  if (p.home !== undefined && user.home !== p.home) {
+    // Not --move-home: moving data is a migration, not a setting.
+    diff.push({ kind: 'attr', subject, field: 'home', before: user.home ?? '?', after: p.home });
+    steps.push({
+      op: 'run',
+      describe: `usermod --home ${p.home} ${w.name}`,
+      script: usermod('--home', p.home),
+    });
+    undo.push({
+      op: 'run',
+      describe: `usermod --home ${user.home ?? ''} ${w.name}`,
+      script: usermod('--home', user.home ?? ''),
+    });
+    home = p.home;
+  }
+  let gid = user.gid;
+  if (p.group !== undefined && (!group.exists || group.gid !== user.gid)) {
+    if (!group.exists) {
+      const g = createGroupChange(w);
+      diff.push(g.diff);
+      steps.push(g.step);
+      effects.push(g.effect);
+      // Runs after the usermod --gid undo below (undo is built in reverse, see the end).
+      undo.push(g.undo);
+    }
+    diff.push({
+      kind: 'attr',
+      subject,
+      field: 'group',
+      before: user.gid === null ? '?' : `gid ${user.gid}`,
+      after: w.group,
+    });
+    steps.push({
+      op: 'run',
+      describe: `usermod --gid ${w.group} ${w.name}`,
+      script: usermod('--gid', w.group),
+    });
+    undo.push({
+      op: 'run',
+      describe: `usermod --gid ${user.gid ?? ''} ${w.name}`,
+      script: usermod('--gid', String(user.gid ?? '')),
+    });
+    gid = group.gid;
+  }
+  const joins = w.groups.filter((g) => memberOf.get(g)?.has(w.name) !== true);
+  if (joins.length > 0) {
+    for (const g of joins) diff.push({ kind: 'item', sign: '+', text: `${w.name} in group ${g}` });
+    steps.push({
+      op: 'run',
+      describe: `usermod --append --groups ${joins.join(',')} ${w.name}`,
+      script: `usermod --append --groups ${shq(joins.join(','))} ${shq(w.name)}`,
+    });
+    for (const g of joins)
+      undo.push({
+        op: 'run',
+        describe: `gpasswd --delete ${w.name} ${g}`,
+        script: `gpasswd --delete ${shq(w.name)} ${shq(g)} >/dev/null`,
+      });
+  }
+  if (steps.length === 0) return null;
+  effects.push({ kind: 'user', fact: { ...user, shell, home, gid } });
+  const fields = diff.map((d) =>
+    d.kind === 'attr'
+      ? d.field
+      : d.kind === 'item' && d.text.startsWith('group ')
+        ? 'new group'
+        : 'groups',
+  );
+  return {
+    summary: `update user ${w.name} (${[...new Set(fields)].join(', ')})`,
+    diff,
+    steps,
+    undo: undo.reverse(),
+    effects,
+  };
+}
+
+/**
+ * A local user account (useradd/usermod, from the passwd package that every Debian system has).
+ * Creates its primary group when missing; adds it to supplementary groups without removing others.
+ */
+export const ensureUser = defineTask({
+  type: 'ensureUser',
+  params: Params,
+  describe: (p) => p.name,
+  probe: (p) => {
+    const w = wanted(p);
+    const spec: Record<string, FactQuery> = {
+      user: fact.user(w.name),
+      group: fact.group(w.group),
+      home: fact.file(w.home),
+    };
+    for (const g of w.groups) spec[`group:${g}`] = fact.group(g);
+    // Membership is not part of the user or group facts; /etc/group has it (and no secrets).
+    if (w.groups.length > 0) spec.etcGroup = fact.file('/etc/group', 'content');
+    return spec;
+  },
+  plan: (p, facts) => {
+    const w = wanted(p);
+    const user = facts.user as UserFact;
+    const group = facts.group as GroupFact;
+    const missing = w.groups.filter(
+      (g) => (facts[`group:${g}`] as GroupFact | undefined)?.exists !== true,
+    );
+    if (missing.length > 0) {
+      return {
+        status: 'fail',
+        message: `supplementary group${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of user ${w.name} ${missing.length > 1 ? 'do' : 'does'} not exist on this host (create ${missing.length > 1 ? 'them' : 'it'} in an earlier task, or install the package that does)`,
+      };
+    }
+    if (!user.exists) {
+      const home = facts.home as FileFact;
+      if (home.exists && home.type !== 'directory') {
+        return {
+          status: 'fail',
+          message: `home ${w.home} of user ${w.name} exists and is a ${home.type ?? 'special file'}, not a directory`,
+        };
+      }
+      return { status: 'change', changes: [createUser(w, home, group)] };
+    }
+    const change = updateUser(p, w, user, group, members(facts.etcGroup as FileFact | undefined));
+    return change === null ? { status: 'ok' } : { status: 'change', changes: [change] };
+  },
+});

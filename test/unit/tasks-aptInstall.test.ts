@@ -1,0 +1,493 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  ConfigError,
+  MASK,
+  sha256,
+  type Change,
+  type CommandFact,
+  type Fact,
+  type FactQuery,
+  type FileFact,
+  type HostView,
+  type PackagesFact,
+  type Plan,
+} from '../../src/index.ts';
+import { buildProbeScript } from '../../src/core/probe-script.ts';
+import { aptInstall } from '../../tasks/aptInstall.ts';
+
+const host: HostView = {
+  name: 'web1',
+  address: '127.0.1.1',
+  environment: 'lab',
+  groups: [],
+  vars: {},
+};
+const NOW = 1_700_000_000;
+const STAMP = '/var/lib/apt/periodic/update-success-stamp';
+
+interface HostState {
+  installed?: Record<string, string>;
+  /** mtime of the update stamp; undefined = absent */
+  stamp?: number;
+  partial?: number;
+  debconf?: CommandFact;
+}
+
+const fileAt = (p: string, mtime: number | undefined): FileFact =>
+  mtime === undefined
+    ? {
+        path: p,
+        exists: false,
+        type: null,
+        mode: null,
+        owner: null,
+        group: null,
+        size: null,
+        sha256: null,
+        mtime: null,
+      }
+    : {
+        path: p,
+        exists: true,
+        type: 'file',
+        mode: '0644',
+        owner: 'root',
+        group: 'root',
+        size: 0,
+        sha256: null,
+        mtime,
+      };
+
+function factsFor(
+  queries: Readonly<Record<string, FactQuery>>,
+  state: HostState,
+): Record<string, Fact> {
+  const out: Record<string, Fact> = {};
+  for (const [key, q] of Object.entries(queries)) {
+    if (q.kind === 'packages') {
+      out[key] = Object.fromEntries(
+        q.names.map((n) => {
+          const v = state.installed?.[n];
+          return [n, { installed: v !== undefined, version: v ?? null }];
+        }),
+      ) satisfies PackagesFact;
+    } else if (q.kind === 'file')
+      out[key] = fileAt(q.path, q.path === STAMP ? state.stamp : state.partial);
+    else if (q.kind === 'command')
+      out[key] = state.debconf ?? assert.fail('unexpected debconf probe');
+    else assert.fail(`unexpected query ${q.kind}`);
+  }
+  return out;
+}
+
+function plan(params: Parameters<typeof aptInstall>[0], state: HostState = {}): Plan {
+  const task = aptInstall(params);
+  const prepared = { now: NOW };
+  return task.plan(factsFor(task.probe(prepared), state), prepared, { host, notified: false });
+}
+
+function changes(p: Plan): readonly Change[] {
+  assert.equal(p.status, 'change', JSON.stringify(p));
+  return p.status === 'change' ? p.changes : [];
+}
+const script = (c: Change | undefined, i = 0): string => {
+  const s = c?.steps[i];
+  return s?.op === 'run' ? s.script : assert.fail('expected a run step');
+};
+/** The command line at the end of a step script (after the shared shell functions). */
+const tail = (s: string): string => s.slice(s.lastIndexOf('\n}\n') + 3);
+
+test('params are checked when the task is built', () => {
+  assert.throws(
+    // @ts-expect-error a misspelled parameter must not compile (and fails validation at run time)
+    () => aptInstall({ packages: ['nginx'], stat: 'absent' }),
+    /stat: unknown field \(did you mean "state"\?\)/,
+  );
+  assert.throws(
+    () => aptInstall({ packages: ['nginx'], state: 'latest' as 'present' }),
+    /state: expected one of "present", "absent", got "latest"/,
+  );
+  assert.throws(
+    () => aptInstall({ packages: [] }),
+    /packages: expected value that must NOT have fewer than 1 items/,
+  );
+  assert.throws(
+    () => aptInstall({ packages: ['nginx; rm -rf /'] }),
+    /packages\.0: expected value that must match pattern/,
+  );
+  assert.throws(
+    () =>
+      aptInstall({
+        packages: ['x'],
+        preseed: [{ package: 'x', question: 'x/y', type: 'string', value: 'a\nb' }],
+      }),
+    /preseed\.0\.value: expected value that must match pattern/,
+  );
+  assert.throws(
+    () =>
+      aptInstall({
+        packages: ['postfix'],
+        state: 'absent',
+        preseed: [{ package: 'postfix', question: 'postfix/mailname', type: 'string', value: 'x' }],
+      }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.source.field === 'preseed' &&
+      /only apply when installing/.test(e.message),
+  );
+});
+
+test('all installed -> ok', () => {
+  assert.deepEqual(
+    plan({ packages: ['nginx', 'curl'] }, { installed: { nginx: '1.22.1-9', curl: '7.88.1-10' } }),
+    { status: 'ok' },
+  );
+});
+
+test('missing packages, fresh index -> install only; undo purges; effects mark them installed', () => {
+  const [c, ...more] = changes(
+    plan({ packages: ['nginx', 'curl', 'git'] }, { installed: { curl: '7.88' }, stamp: NOW - 600 }),
+  );
+  assert.equal(more.length, 0, 'no apt-get update: the index is 10 min old');
+  assert.equal(c?.summary, 'install packages nginx, git');
+  assert.deepEqual(c?.diff, [
+    { kind: 'item', sign: '+', text: 'package nginx' },
+    { kind: 'item', sign: '+', text: 'package git' },
+  ]);
+  const s = script(c);
+  assert.match(
+    s,
+    /LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout="\$fb_left" "\$@"/,
+  );
+  assert.match(
+    s,
+    /fb_apt install -y --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- nginx git/,
+  );
+  // The index was judged fresh, so an unknown package triggers one refresh and a retry.
+  assert.match(
+    s,
+    /\*'Unable to locate package'\*\|\*'has no installation candidate'\*\) .*fb_apt update && .*&& fb_apt install/,
+  );
+  assert.equal(
+    tail(script(c?.undo[0] ? { ...c, steps: c.undo } : undefined)),
+    'fb_apt purge -y -- nginx git',
+  );
+  assert.deepEqual(c?.effects, [
+    {
+      kind: 'packages',
+      packages: {
+        nginx: { installed: true, version: null },
+        git: { installed: true, version: null },
+      },
+    },
+  ]);
+});
+
+test('installRecommends: true drops --no-install-recommends', () => {
+  const [c] = changes(plan({ packages: ['nginx'], installRecommends: true }, { stamp: NOW }));
+  assert.doesNotMatch(script(c), /fb_apt install -y --no-install-recommends/);
+  assert.match(script(c), /fb_apt install -y -o Dpkg::Options::=--force-confdef/);
+});
+
+test('stale or never-updated index -> apt-get update first, and the stamp it leaves is an effect', () => {
+  const [update, install] = changes(
+    plan({ packages: ['nginx'] }, { stamp: NOW - 7200, partial: NOW - 5000 }),
+  );
+  assert.equal(update?.summary, 'refresh the apt package index (updated 83 min ago, max 60 min)');
+  assert.deepEqual(update?.diff, [
+    { kind: 'item', sign: '~', text: 'apt-get update (updated 83 min ago, max 60 min)' },
+  ]);
+  assert.equal(
+    tail(script(update)),
+    `fb_apt update && mkdir -p /var/lib/apt/periodic && touch ${STAMP}`,
+  );
+  assert.deepEqual(update?.undo, []);
+  assert.equal(update?.effects[0]?.kind === 'file' && update.effects[0].fact.mtime, NOW);
+  assert.doesNotMatch(
+    script(install),
+    /Unable to locate package/,
+    'no retry needed right after a refresh',
+  );
+  const [never] = changes(plan({ packages: ['nginx'] }));
+  assert.equal(never?.summary, 'refresh the apt package index (never updated)');
+  // updateCacheMaxAgeSeconds widens the window; the newest of the two marks counts.
+  assert.equal(
+    changes(plan({ packages: ['nginx'], updateCacheMaxAgeSeconds: 86400 }, { stamp: NOW - 7200 }))
+      .length,
+    1,
+  );
+  assert.equal(
+    changes(plan({ packages: ['nginx'] }, { stamp: NOW - 7200, partial: NOW - 60 })).length,
+    1,
+  );
+  assert.equal(
+    changes(plan({ packages: ['nginx'], updateCacheMaxAgeSeconds: 0 }, { stamp: NOW })).length,
+    2,
+  );
+});
+
+test('the dpkg lock timeout is waited for and its holder named', () => {
+  const [c] = changes(plan({ packages: ['nginx'], dpkgLockTimeoutSeconds: 300 }, { stamp: NOW }));
+  const s = script(c);
+  assert.match(s, /fb_end=\$\(\( \$\(date \+%s\) \+ 300 \)\)/);
+  assert.match(s, /dpkg lock held by/);
+  assert.match(s, /gave up after waiting 300 s \(dpkgLockTimeoutSeconds\)/);
+  assert.match(s, /\/proc\/locks/);
+  assert.doesNotMatch(s, /\b(fuser|ps|lsof) /, 'not in minbase');
+});
+
+test('state absent -> remove; undo reinstalls the exact version', () => {
+  const [c] = changes(
+    plan({ packages: ['nginx', 'curl'], state: 'absent' }, { installed: { nginx: '1.22.1-9' } }),
+  );
+  assert.equal(c?.summary, 'remove package nginx');
+  assert.deepEqual(c?.diff, [{ kind: 'item', sign: '-', text: 'package nginx (1.22.1-9)' }]);
+  assert.match(tail(script(c)), /^fb_apt remove -y .* -- nginx$/);
+  assert.match(
+    tail(c?.undo[0]?.op === 'run' ? c.undo[0].script : ''),
+    /^fb_apt install -y --no-install-recommends .* -- nginx=1\.22\.1-9$/,
+  );
+  assert.deepEqual(c?.effects, [
+    { kind: 'packages', packages: { nginx: { installed: false, version: null } } },
+  ]);
+  assert.deepEqual(plan({ packages: ['nginx'], state: 'absent' }), { status: 'ok' });
+});
+
+const debconf = (lines: string[]): CommandFact => ({ code: 0, stdout: `${lines.join('\n')}\n` });
+
+test('preseed: only differing answers are set, on stdin, before the install; old values restored by undo', () => {
+  const params = {
+    packages: ['postfix'],
+    preseed: [
+      {
+        package: 'postfix',
+        question: 'postfix/mailname',
+        type: 'string' as const,
+        value: 'mail.example.com',
+      },
+      {
+        package: 'postfix',
+        question: 'postfix/main_mailer_type',
+        type: 'select' as const,
+        value: 'Internet Site',
+      },
+    ],
+  };
+  const [dc, install] = changes(
+    plan(params, {
+      stamp: NOW,
+      debconf: debconf(['0\tvalue\told.example.com', '1\tvalue\tInternet Site']),
+    }),
+  );
+  assert.equal(dc?.summary, 'set 1 debconf answer for postfix');
+  assert.deepEqual(dc?.diff, [
+    {
+      kind: 'attr',
+      subject: 'debconf postfix',
+      field: 'postfix/mailname',
+      before: 'old.example.com',
+      after: 'mail.example.com',
+    },
+  ]);
+  assert.deepEqual(dc?.steps, [
+    {
+      op: 'run',
+      describe: 'debconf-set-selections (1 answers)',
+      script: 'debconf-set-selections',
+      stdin: 'postfix postfix/mailname string mail.example.com\n',
+    },
+  ]);
+  assert.deepEqual(dc?.undo, [
+    {
+      op: 'run',
+      describe: 'debconf-set-selections (restore 1 answers)',
+      script: 'debconf-set-selections',
+      stdin: 'postfix postfix/mailname string old.example.com\n',
+    },
+  ]);
+  assert.equal(install?.summary, 'install package postfix');
+  // Installed and answered -> ok.
+  assert.deepEqual(
+    plan(params, {
+      installed: { postfix: '3.7' },
+      debconf: debconf(['0\tvalue\tmail.example.com', '1\tvalue\tInternet Site']),
+    }),
+    { status: 'ok' },
+  );
+});
+
+test('preseed: a sensitive answer never appears in the plan except on the step stdin', () => {
+  const CANARY = 'hunter2-canary-Qx8';
+  const params = {
+    packages: ['mariadb-server'],
+    preseed: [
+      {
+        package: 'mariadb-server',
+        question: 'mysql-server/root_password',
+        type: 'password' as const,
+        value: CANARY,
+      },
+      {
+        package: 'app',
+        question: 'app/token',
+        type: 'string' as const,
+        value: `${CANARY}-2`,
+        sensitive: true,
+      },
+    ],
+  };
+  const task = aptInstall(params);
+  assert.doesNotMatch(
+    JSON.stringify(task.probe({ now: NOW })),
+    /hunter2/,
+    'the probe compares hashes made on the host',
+  );
+  assert.doesNotMatch(task.title, /hunter2/);
+  const p = plan(params, { stamp: NOW, debconf: debconf(['0\tvalue\tdeadbeef', '1\tunset']) });
+  const [dc] = changes(p);
+  assert.equal(
+    dc?.steps[0]?.op === 'run' && dc.steps[0].stdin,
+    `mariadb-server mysql-server/root_password password ${CANARY}\napp app/token string ${CANARY}-2\n`,
+  );
+  const rest = JSON.stringify(p, (k, v: unknown) => (k === 'stdin' ? '(stdin)' : v));
+  assert.doesNotMatch(rest, /hunter2/);
+  assert.deepEqual(dc?.diff, [
+    {
+      kind: 'attr',
+      subject: 'debconf mariadb-server',
+      field: 'mysql-server/root_password',
+      before: MASK,
+      after: MASK,
+    },
+    { kind: 'attr', subject: 'debconf app', field: 'app/token', before: '(unset)', after: MASK },
+  ]);
+  assert.deepEqual(dc?.undo, [], 'a secret that never left the host cannot be restored');
+  assert.match(dc?.summary ?? '', /\(2 previous values cannot be restored by undo\)$/);
+  // The same secret already set (hash matches) -> nothing to do.
+  const same = plan(params, {
+    installed: { 'mariadb-server': '1' },
+    debconf: debconf([`0\tvalue\t${sha256(CANARY)}`, `1\tvalue\t${sha256(`${CANARY}-2`)}`]),
+  });
+  assert.deepEqual(same, { status: 'ok' });
+});
+
+test('unreadable debconf answers -> fail, not a guess', () => {
+  const p = plan(
+    {
+      packages: ['postfix'],
+      preseed: [{ package: 'postfix', question: 'postfix/mailname', type: 'string', value: 'x' }],
+    },
+    { debconf: { code: 2, stdout: 'awk: boom\n' } },
+  );
+  assert.deepEqual(p, {
+    status: 'fail',
+    message: 'could not read the current debconf answers (exit 2): awk: boom',
+  });
+});
+
+// The shell parts, run for real with dash against stand-ins (no host, no root, nothing installed).
+const haveShell =
+  spawnSync('sh', ['-c', 'command -v dash && command -v flock'], { encoding: 'utf8' }).status === 0;
+
+test(
+  'debconf probe reads values, unset and absent questions from debconf database files',
+  { skip: !haveShell && 'needs dash and flock' },
+  () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fb-debconf-'));
+    try {
+      writeFileSync(
+        path.join(dir, 'config.dat'),
+        'Name: postfix/mailname\nTemplate: postfix/mailname\nValue: mail.example.com\nOwners: postfix\nVariables:\n Value: not-this\n\n' +
+          'Name: postfix/relayhost\nTemplate: postfix/relayhost\nOwners: postfix\n\n' +
+          'Name: mysql-server/root_password\nTemplate: mysql-server/root_password\nOwners: mariadb-server\n\n',
+      );
+      writeFileSync(
+        path.join(dir, 'passwords.dat'),
+        'Name: mysql-server/root_password\nValue: s3cret\nOwners: mariadb-server\n\n',
+      );
+      const task = aptInstall({
+        packages: ['postfix'],
+        preseed: [
+          { package: 'postfix', question: 'postfix/mailname', type: 'string', value: 'x' },
+          { package: 'postfix', question: 'postfix/relayhost', type: 'string', value: 'x' },
+          { package: 'postfix', question: 'postfix/nothere', type: 'string', value: 'x' },
+          {
+            package: 'mariadb-server',
+            question: 'mysql-server/root_password',
+            type: 'password',
+            value: 'x',
+          },
+        ],
+      });
+      const q = task.probe({ now: NOW }).debconf;
+      assert.ok(q?.kind === 'command');
+      const probe = buildProbeScript([
+        { ...q, script: q.script.replaceAll('/var/cache/debconf/', `${dir}/`) },
+      ]);
+      const run = spawnSync('dash', ['-c', probe.script], { encoding: 'utf8' });
+      const [fact] = probe.parse(run.stdout) as CommandFact[];
+      assert.deepEqual(fact, {
+        code: 0,
+        stdout: `0\tvalue\tmail.example.com\n1\tunset\n2\tabsent\n3\tvalue\t${sha256('s3cret')}`,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'apt-get waits for the lock, then names the process holding it',
+  { skip: !haveShell && 'needs dash and flock' },
+  async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fb-aptlock-'));
+    const lock = path.join(dir, 'lock-frontend');
+    writeFileSync(lock, '');
+    // A stand-in apt-get that fails the way apt does while someone holds the lock.
+    writeFileSync(
+      path.join(dir, 'apt-get'),
+      `#!/bin/sh\nif flock -n ${lock} true; then echo "apt-get $*"; exit 0; fi\necho "E: Could not get lock ${lock}. It is held by process 1" >&2\nexit 100\n`,
+    );
+    chmodSync(path.join(dir, 'apt-get'), 0o755);
+    // -o: only flock itself holds the lock (not its sleep child); its own process group, so both can be ended.
+    const holder = spawn('flock', ['-o', lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
+    const stop = async () => {
+      if (holder.exitCode !== null || holder.signalCode !== null || holder.pid === undefined)
+        return;
+      const exited = new Promise((r) => holder.once('exit', r));
+      process.kill(-holder.pid, 'SIGTERM');
+      await exited;
+    };
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const [c] = changes(plan({ packages: ['nginx'], dpkgLockTimeoutSeconds: 1 }, { stamp: NOW }));
+      const s = script(c).replaceAll('/var/lib/dpkg/lock-frontend', lock);
+      const env = { ...process.env, PATH: `${dir}:${process.env['PATH'] ?? ''}` };
+      const started = Date.now();
+      const locked = spawnSync('dash', ['-c', s], { encoding: 'utf8', env });
+      assert.equal(locked.status, 1);
+      assert.ok(Date.now() - started >= 1000, 'it waited before giving up');
+      assert.match(
+        locked.stderr,
+        new RegExp(
+          `dpkg lock held by pid ${holder.pid} \\(flock -o ${lock.replaceAll('/', '\\/')} sleep 30\\); gave up after waiting 1 s \\(dpkgLockTimeoutSeconds\\)`,
+        ),
+      );
+      await stop();
+      const free = spawnSync('dash', ['-c', s], { encoding: 'utf8', env });
+      assert.equal(free.status, 0, free.stderr);
+      assert.match(
+        free.stdout,
+        /apt-get -q -o DPkg::Lock::Timeout=1 install -y --no-install-recommends .* -- nginx/,
+      );
+    } finally {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -1,0 +1,182 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  ConfigError,
+  sha256,
+  type Fact,
+  type FactQuery,
+  type FileFact,
+  type HostView,
+  type Plan,
+} from '../../src/index.ts';
+import { cronDaily } from '../../tasks/cronDaily.ts';
+
+process.env['FLEETBOOK_TEMPLATES'] = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'fixtures',
+  'templates',
+);
+
+const host: HostView = {
+  name: 'web1',
+  address: '127.0.1.1',
+  environment: 'lab',
+  groups: [],
+  vars: { dir: '/srv/app' },
+};
+const absent = (p: string): FileFact => ({
+  path: p,
+  exists: false,
+  type: null,
+  mode: null,
+  owner: null,
+  group: null,
+  size: null,
+  sha256: null,
+  mtime: null,
+});
+const dir = (p: string): FileFact => ({
+  path: p,
+  exists: true,
+  type: 'directory',
+  mode: '0755',
+  owner: 'root',
+  group: 'root',
+  size: 4096,
+  sha256: null,
+  mtime: 1,
+});
+const SCRIPT = '#!/bin/sh\nexec /usr/local/bin/backup\n';
+
+async function plan(
+  params: Parameters<typeof cronDaily>[0],
+  opts: { job?: FileFact; cron?: boolean } = {},
+): Promise<Plan> {
+  const task = cronDaily(params);
+  const prepared = await task.prepare(host);
+  const facts: Record<string, Fact> = {};
+  for (const [key, q] of Object.entries(task.probe(prepared) as Record<string, FactQuery>)) {
+    if (q.kind === 'file')
+      facts[key] = q.path === '/etc/cron.daily' ? dir(q.path) : (opts.job ?? absent(q.path));
+    else if (q.kind === 'packages')
+      facts[key] = Object.fromEntries(
+        q.names.map((n) => [n, { installed: n === 'cron' && opts.cron !== false, version: null }]),
+      );
+    else assert.fail(`unexpected query ${q.kind}`);
+  }
+  return task.plan(facts, prepared, { host, notified: false });
+}
+
+test('a name run-parts would skip is refused, saying why', () => {
+  assert.throws(
+    () => cronDaily({ name: 'x.py', script: SCRIPT }),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.source.field, 'name');
+      assert.equal(
+        e.describe(),
+        'task cronDaily "x.py": name must contain only letters, digits, underscore and hyphen (run-parts silently skips other names, so this job would never run)',
+      );
+      return true;
+    },
+  );
+  assert.throws(() => cronDaily({ name: 'my job', script: SCRIPT }), /run-parts silently skips/);
+  assert.doesNotThrow(() => cronDaily({ name: 'backup_app-2', script: SCRIPT }));
+});
+
+test('the script must start with #!', async () => {
+  assert.throws(
+    () => cronDaily({ name: 'backup', script: 'tar czf x /srv\n' }),
+    /script: script must start with "#!"/,
+  );
+  await assert.rejects(
+    cronDaily({ name: 'backup', src: 'no-shebang.ejs' }).prepare(host),
+    /src: the rendered template no-shebang\.ejs must start with "#!"/,
+  );
+});
+
+test('exactly one of script and src; vars only with src; unknown fields', () => {
+  assert.throws(
+    () => cronDaily({ name: 'backup', script: SCRIPT, src: 'backup-job.ejs' }),
+    /give either script \(the content\) or src \(a template path\), not both/,
+  );
+  assert.throws(() => cronDaily({ name: 'backup' }), /neither was given/);
+  assert.throws(
+    () => cronDaily({ name: 'backup', script: SCRIPT, vars: { a: 1 } }),
+    /vars only applies to a template/,
+  );
+  assert.throws(
+    // @ts-expect-error a misspelled parameter must not compile (and fails validation at run time)
+    () => cronDaily({ name: 'backup', scirpt: SCRIPT }),
+    /scirpt: unknown field \(did you mean "script"\?\)/,
+  );
+});
+
+test('new job -> write /etc/cron.daily/NAME root 0755 with a file diff', async () => {
+  const p = await plan({ name: 'backup', script: SCRIPT });
+  assert.equal(p.status, 'change');
+  if (p.status !== 'change') return;
+  const c = p.changes[0];
+  assert.equal(c?.summary, 'create file /etc/cron.daily/backup (0755 root:root)');
+  assert.deepEqual(c?.steps, [
+    {
+      op: 'write',
+      path: '/etc/cron.daily/backup',
+      content: Buffer.from(SCRIPT),
+      mode: '0755',
+      owner: 'root',
+      group: 'root',
+    },
+  ]);
+  assert.ok(
+    c?.diff[0]?.kind === 'file' && c.diff[0].unified.includes('+exec /usr/local/bin/backup'),
+  );
+});
+
+test('from a template with host vars', async () => {
+  const p = await plan({ name: 'backup', src: 'backup-job.ejs', vars: { dir: '/srv/shop' } });
+  const step = p.status === 'change' ? p.changes[0]?.steps[0] : undefined;
+  assert.ok(step?.op === 'write');
+  assert.equal(
+    step.content.toString(),
+    '#!/bin/sh\n# daily backup of /srv/shop\ntar -czf /var/backups/app.tgz /srv/shop\n',
+  );
+});
+
+test('already in place -> ok', async () => {
+  const job: FileFact = {
+    path: '/etc/cron.daily/backup',
+    exists: true,
+    type: 'file',
+    mode: '0755',
+    owner: 'root',
+    group: 'root',
+    size: SCRIPT.length,
+    sha256: sha256(SCRIPT),
+    content: Buffer.from(SCRIPT),
+    mtime: 1,
+  };
+  assert.deepEqual(await plan({ name: 'backup', script: SCRIPT }, { job }), { status: 'ok' });
+  const p = await plan({ name: 'backup', script: SCRIPT }, { job: { ...job, mode: '0644' } });
+  assert.deepEqual(p.status === 'change' && p.changes[0]?.diff, [
+    {
+      kind: 'attr',
+      subject: '/etc/cron.daily/backup',
+      field: 'mode',
+      before: '0644',
+      after: '0755',
+    },
+  ]);
+});
+
+test('no cron daemon installed -> fail (the job would never run)', async () => {
+  const p = await plan({ name: 'backup', script: SCRIPT }, { cron: false });
+  assert.equal(p.status, 'fail');
+  assert.match(
+    p.status === 'fail' ? p.message : '',
+    /^no cron daemon is installed \(none of anacron, bcron, cron, cronie, systemd-cron\), so \/etc\/cron\.daily\/backup would never run/,
+  );
+});
