@@ -21,7 +21,19 @@ export { defineInventory } from './inventory/schema.ts';
 export type { InventoryDefinition, HostEntry, GroupEntry } from './inventory/schema.ts';
 export { fact, factKey } from './core/facts.ts';
 export type * from './core/facts.ts';
-export { planFile, attributeChange, fileRead, normMode } from './core/file-change.ts';
+export {
+  planFile,
+  planWholeFile,
+  wholeFileProbe,
+  attributeChange,
+  accountProbe,
+  missingAccount,
+  checkValidate,
+  fileRead,
+  normMode,
+} from './core/file-change.ts';
+export { AbsPath, AccountName, Mode, PackageName } from './core/params.ts';
+export { renderTemplate, templateData } from './render/template.ts';
 export type { DesiredFile, Attributes } from './core/file-change.ts';
 export { fileDiff, sensitiveFileDiff, maskLine, MASK } from './core/diff.ts';
 export { shq, shArgs } from './core/shell.ts';

@@ -16,8 +16,8 @@ import {
   type Static,
   type Step,
   type TaskOptions,
+  PackageName,
 } from '../src/index.ts';
-import { PackageName } from '../src/core/params.ts';
 
 const DebconfType = Type.Union([
   Type.Literal('string'),

@@ -8,8 +8,8 @@ import {
   type CommandFact,
   type Static,
   type TaskOptions,
+  AbsPath,
 } from '../src/index.ts';
-import { AbsPath } from '../src/core/params.ts';
 
 const Params = Type.Object(
   {

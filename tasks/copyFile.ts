@@ -7,9 +7,13 @@ import {
   Type,
   type Static,
   type TaskOptions,
+  AbsPath,
+  AccountName,
+  Mode,
+  checkValidate,
+  planWholeFile,
+  wholeFileProbe,
 } from '../src/index.ts';
-import { AbsPath, AccountName, Mode } from '../src/core/params.ts';
-import { checkValidate, planWholeFile, wholeFileProbe } from '../src/core/file-change.ts';
 
 const Params = Type.Object(
   {

@@ -5,9 +5,11 @@ import {
   Type,
   type Static,
   type TaskOptions,
+  planWholeFile,
+  wholeFileProbe,
+  renderTemplate,
+  templateData,
 } from '../src/index.ts';
-import { planWholeFile, wholeFileProbe } from '../src/core/file-change.ts';
-import { renderTemplate, templateData } from '../src/render/template.ts';
 
 const Params = Type.Object(
   {

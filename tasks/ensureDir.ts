@@ -1,6 +1,19 @@
-import { defineTask, fact, attributeChange, normMode, shq, Type, type Change, type FactQuery, type FileFact } from '../src/index.ts';
-import { AbsPath, AccountName, Mode } from '../src/core/params.ts';
-import { accountProbe, missingAccount } from '../src/core/file-change.ts';
+import {
+  defineTask,
+  fact,
+  attributeChange,
+  normMode,
+  shq,
+  Type,
+  type Change,
+  type FactQuery,
+  type FileFact,
+  AbsPath,
+  AccountName,
+  Mode,
+  accountProbe,
+  missingAccount,
+} from '../src/index.ts';
 
 const Params = Type.Object(
   {
@@ -32,7 +45,11 @@ export const ensureDir = defineTask({
   },
   plan: (p, facts) => {
     const path = p.path.replace(/\/+$/, '') || '/';
-    const want = { mode: normMode(p.mode ?? '0755'), owner: p.owner ?? 'root', group: p.group ?? 'root' };
+    const want = {
+      mode: normMode(p.mode ?? '0755'),
+      owner: p.owner ?? 'root',
+      group: p.group ?? 'root',
+    };
     const dir = facts.dir as FileFact;
     const noAccount = missingAccount(facts, want.owner, want.group, path);
     if (noAccount !== null) return { status: 'fail', message: noAccount };
@@ -42,10 +59,14 @@ export const ensureDir = defineTask({
       if (parent.exists && parent.type !== 'directory') {
         return { status: 'fail', message: `${a} exists and is not a directory` };
       }
-      if (!parent.exists) changes.push(createDir(a, { mode: '0755', owner: 'root', group: 'root' }));
+      if (!parent.exists)
+        changes.push(createDir(a, { mode: '0755', owner: 'root', group: 'root' }));
     }
     if (dir.exists && dir.type !== 'directory') {
-      return { status: 'fail', message: `${path} exists and is a ${dir.type ?? 'special file'}, not a directory` };
+      return {
+        status: 'fail',
+        message: `${path} exists and is a ${dir.type ?? 'special file'}, not a directory`,
+      };
     }
     if (!dir.exists) {
       changes.push(createDir(path, want));
@@ -61,7 +82,13 @@ function createDir(path: string, want: { mode: string; owner: string; group: str
   const q = shq(path);
   return {
     summary: `create directory ${path} (${want.mode} ${want.owner}:${want.group})`,
-    diff: [{ kind: 'item', sign: '+', text: `directory ${path} (${want.mode} ${want.owner}:${want.group})` }],
+    diff: [
+      {
+        kind: 'item',
+        sign: '+',
+        text: `directory ${path} (${want.mode} ${want.owner}:${want.group})`,
+      },
+    ],
     steps: [
       {
         op: 'run',
@@ -74,7 +101,17 @@ function createDir(path: string, want: { mode: string; owner: string; group: str
     effects: [
       {
         kind: 'file',
-        fact: { path, exists: true, type: 'directory', mode: want.mode, owner: want.owner, group: want.group, size: null, sha256: null, mtime: null },
+        fact: {
+          path,
+          exists: true,
+          type: 'directory',
+          mode: want.mode,
+          owner: want.owner,
+          group: want.group,
+          size: null,
+          sha256: null,
+          mtime: null,
+        },
       },
     ],
   };

@@ -13,8 +13,9 @@ import {
   type Static,
   type Step,
   type UserFact,
+  AbsPath,
+  AccountName,
 } from '../src/index.ts';
-import { AbsPath, AccountName } from '../src/core/params.ts';
 
 const Params = Type.Object(
   {

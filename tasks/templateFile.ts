@@ -1,7 +1,18 @@
-import { defineTask, normMode, Type, type Static, type TaskOptions } from '../src/index.ts';
-import { AbsPath, AccountName, Mode } from '../src/core/params.ts';
-import { checkValidate, planWholeFile, wholeFileProbe } from '../src/core/file-change.ts';
-import { renderTemplate, templateData } from '../src/render/template.ts';
+import {
+  defineTask,
+  normMode,
+  Type,
+  type Static,
+  type TaskOptions,
+  AbsPath,
+  AccountName,
+  Mode,
+  checkValidate,
+  planWholeFile,
+  wholeFileProbe,
+  renderTemplate,
+  templateData,
+} from '../src/index.ts';
 
 const Params = Type.Object(
   {

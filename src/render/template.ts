@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ejs from 'ejs';
 import { ConfigError } from '../core/errors.ts';
+import { displayPath } from '../core/paths.ts';
 import type { HostView } from '../core/task.ts';
 
 type Render = (data: Record<string, unknown>) => string;
@@ -24,24 +25,19 @@ export function templatesRoot(): string {
   );
 }
 
-/** A path as the user should see it: relative to the cwd when it is inside it. */
-function shown(abs: string): string {
-  const rel = path.relative(process.cwd(), abs);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
-}
 
 /** The template file for `src` (relative to the templates root); refuses paths that leave the root. */
 export function templatePath(src: string): string {
   const root = templatesRoot();
   if (path.isAbsolute(src))
     throw new ConfigError(
-      `src: "${src}" must be a path relative to ${shown(root)}/, not an absolute path`,
+      `src: "${src}" must be a path relative to ${displayPath(root)}/, not an absolute path`,
       { field: 'src' },
     );
   const abs = path.resolve(root, src);
   const rel = path.relative(root, abs);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new ConfigError(`src: "${src}" is outside the templates directory ${shown(root)}/`, {
+    throw new ConfigError(`src: "${src}" is outside the templates directory ${displayPath(root)}/`, {
       field: 'src',
     });
   }
@@ -99,8 +95,8 @@ async function compiledTemplate(abs: string, names: readonly string[]): Promise<
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(
       code === 'ENOENT'
-        ? `template ${shown(abs)} does not exist`
-        : `cannot read template ${shown(abs)}: ${(err as Error).message}`,
+        ? `template ${displayPath(abs)} does not exist`
+        : `cannot read template ${displayPath(abs)}: ${(err as Error).message}`,
       { field: 'src' },
     );
   }
@@ -117,7 +113,7 @@ async function compiledTemplate(abs: string, names: readonly string[]): Promise<
     const first = ((err as Error).message.split('\n')[0] ?? '')
       .replace(` in ${abs}`, '')
       .replace(/ while compiling ejs$/, '');
-    throw new ConfigError(`${shown(abs)}: cannot compile template: ${first}`, { field: 'src' });
+    throw new ConfigError(`${displayPath(abs)}: cannot compile template: ${first}`, { field: 'src' });
   }
   compiled.set(key, fn);
   return fn;
@@ -134,9 +130,9 @@ function templateError(err: unknown, abs: string): ConfigError {
   const places: string[] = [];
   for (const part of parts.slice(0, -1)) {
     const m = /^(.*):(\d+)$/.exec(part.split('\n')[0] ?? '');
-    if (m?.[1] !== undefined && m[2] !== undefined) places.push(`${shown(m[1])} line ${m[2]}`);
+    if (m?.[1] !== undefined && m[2] !== undefined) places.push(`${displayPath(m[1])} line ${m[2]}`);
   }
-  const where = places.length > 0 ? places.reverse().join(', included from ') : shown(abs);
+  const where = places.length > 0 ? places.reverse().join(', included from ') : displayPath(abs);
   const undef = err instanceof ReferenceError ? /^(\S+) is not defined$/.exec(original) : null;
   const what = undef?.[1] !== undefined ? `"${undef[1]}" is not defined` : original;
   return new ConfigError(`${where}: ${what}`, { field: 'src' });
