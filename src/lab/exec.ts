@@ -24,12 +24,16 @@ export interface RunResult {
  * Runs a local command without a shell (arguments are passed as they are, no quoting involved).
  * Throws an Error naming the command, its exit status and the end of its output when it fails.
  */
-export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -75,7 +79,9 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
         stderr: Buffer.concat(err).toString('utf8'),
       };
       if (timedOut) {
-        reject(new Error(`${describe(cmd, args)} timed out after ${opts.timeoutMs} ms${tailOf(result)}`));
+        reject(
+          new Error(`${describe(cmd, args)} timed out after ${opts.timeoutMs} ms${tailOf(result)}`),
+        );
       } else if (code !== 0 && opts.allowFailure !== true) {
         const how = code === null ? `was killed by ${signal}` : `exited with status ${code}`;
         reject(new Error(`${describe(cmd, args)} ${how}${tailOf(result)}`));
@@ -83,7 +89,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
         resolve(result);
       }
     });
-    if (opts.input !== undefined && child.stdin !== null) child.stdin.end(opts.input);
+    child.stdin.on('error', () => undefined); // the command may exit without reading its input
+    child.stdin.end(opts.input ?? '');
   });
 }
 
@@ -104,7 +111,14 @@ export function tailLines(text: string, n: number): string {
 /** Finds an executable on PATH (plus the sbin directories, which a non-login root shell may lack). */
 export async function which(cmd: string): Promise<string | null> {
   const dirs = (process.env['PATH'] ?? '').split(':').filter((d) => d !== '');
-  for (const extra of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+  for (const extra of [
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    '/usr/sbin',
+    '/usr/bin',
+    '/sbin',
+    '/bin',
+  ]) {
     if (!dirs.includes(extra)) dirs.push(extra);
   }
   for (const dir of dirs) {

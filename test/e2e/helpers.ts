@@ -52,8 +52,7 @@ export async function onHost(host: string, command: string): Promise<string> {
 
 /** A fingerprint of paths on a host (content hash, mode, owner) to prove a run changed nothing. */
 export async function snapshot(host: string, paths: readonly string[]): Promise<string> {
-  const cmd = paths
-    .map((p) => `if [ -e '${p}' ]; then stat -c '%n %a %U %G %F' '${p}'; [ -f '${p}' ] && sha256sum '${p}'; else echo 'absent ${p}'; fi`)
-    .join('; ');
+  const stats = paths.map((p) => `if [ -e '${p}' ]; then stat -c '%n %a %U %G %F' '${p}'; [ -f '${p}' ] && sha256sum '${p}'; else echo 'absent ${p}'; fi`);
+  const cmd = [...stats, 'true'].join('; ');
   return onHost(host, `${cmd}; dpkg-query -W -f='\${Package} \${Status}\\n' 2>/dev/null | sha256sum; getent passwd | sha256sum`);
 }
