@@ -6,6 +6,7 @@ import { Redactor } from '../reporter/redact.ts';
 import { terminalReporter } from '../reporter/terminal.ts';
 import { EXIT, runPlaybook } from '../runner/run.ts';
 import { labCommand } from './lab.ts';
+import { secretCommand } from './secret.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -18,6 +19,9 @@ function positiveInt(value: string): number {
 function list(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
+
+// Module-wide so that fatal errors printed below are masked too.
+const redactor = new Redactor();
 
 const program = new Command()
   .name('fleetbook')
@@ -42,7 +46,6 @@ program
   .option('-v, --verbose', 'also show details of tasks that were ok', false)
   .addOption(new Option('--no-color', 'plain output'))
   .action(async (playbook, o) => {
-    const redactor = new Redactor();
     const write = (s: string): void => {
       process.stdout.write(s);
     };
@@ -60,6 +63,9 @@ program
         skipTags: o.skipTags,
         rollback: o.rollback,
         acceptNewHostKeys: o.acceptNewHostKeys,
+        onSecret: (v) => {
+          redactor.add(v);
+        },
       },
       emit,
     );
@@ -67,12 +73,13 @@ program
   });
 
 program.addCommand(labCommand());
+program.addCommand(secretCommand());
 
 try {
   await program.parseAsync();
 } catch (err) {
   // The one place that prints fatal errors: the run stopped before touching any host.
-  process.stderr.write(`fleetbook: error: ${errorMessage(err)}\n`);
+  process.stderr.write(redactor.redact(`fleetbook: error: ${errorMessage(err)}\n`));
   if (!(err instanceof ConfigError) && err instanceof Error && process.env.FLEETBOOK_DEBUG !== undefined) {
     process.stderr.write(`${err.stack ?? ''}\n`);
   }

@@ -10,6 +10,8 @@ export interface HostView<V = Record<string, unknown>> {
   readonly environment: string;
   readonly groups: readonly string[];
   readonly vars: V;
+  /** The playbook's declared secrets for this host's environment. Their values are masked in all output. */
+  readonly secrets: Readonly<Record<string, string>>;
 }
 
 /** Runs commands on the host during a verify action (after apply, never in check mode). */

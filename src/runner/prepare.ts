@@ -26,12 +26,19 @@ function handlerName(task: Task): string {
  * schema, the task list (each factory validates its params), handler names, and each task's
  * controller-side preparation (template rendering). Throws ConfigError before any connection.
  */
-export async function prepareHost(pb: Playbook, pbFile: string, inv: Inventory, h: ResolvedHost, filters: Filters): Promise<PreparedHost> {
+export async function prepareHost(
+  pb: Playbook,
+  pbFile: string,
+  inv: Inventory,
+  h: ResolvedHost,
+  filters: Filters,
+  secrets: Readonly<Record<string, string>>,
+): Promise<PreparedHost> {
   const vars = { ...pb.vars, ...h.vars };
   if (pb.varsSchema !== undefined) {
     validate(pb.varsSchema, vars, { file: inv.file, host: h.name });
   }
-  const view: HostView = { name: h.name, address: h.address, environment: inv.environment, groups: h.groups, vars };
+  const view: HostView = { name: h.name, address: h.address, environment: inv.environment, groups: h.groups, vars, secrets };
   const tag = (err: unknown): never => {
     if (err instanceof ConfigError) throw new ConfigError(err.message, { ...err.source, file: err.source.file ?? pbFile, host: h.name });
     throw new ConfigError(err instanceof Error ? err.message : String(err), { file: pbFile, host: h.name });

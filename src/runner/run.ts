@@ -10,6 +10,7 @@ import type { Emit, HostRecap } from './events.ts';
 import { runHost, type PreparedHost } from './host-run.ts';
 import { loadPlaybook } from './load-playbook.ts';
 import { prepareHost, type Filters } from './prepare.ts';
+import { loadSecrets } from '../secrets/store.ts';
 
 export interface RunOptions extends Filters {
   readonly playbook: string;
@@ -19,6 +20,8 @@ export interface RunOptions extends Filters {
   readonly forks: number;
   readonly rollback: boolean;
   readonly acceptNewHostKeys: boolean;
+  /** Called with every secret value before anything is printed, so reporters can mask it. */
+  readonly onSecret?: (value: string) => void;
 }
 
 export interface RunResult {
@@ -64,8 +67,10 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
   const { playbook, file } = await loadPlaybook(opts.playbook);
   const hosts = targetHosts(inv, playbook.hosts, opts.limit);
   if (hosts.length === 0) throw new ConfigError(`no hosts selected (playbook hosts: ${playbook.hosts.join(',')}${opts.limit !== undefined ? `, --limit ${opts.limit}` : ''})`, { file: inv.file });
+  const secrets = await loadSecrets(inv.environment, playbook.secrets);
+  for (const v of Object.values(secrets)) opts.onSecret?.(v);
   const prepared: PreparedHost[] = [];
-  for (const h of hosts) prepared.push(await prepareHost(playbook, file, inv, h, opts));
+  for (const h of hosts) prepared.push(await prepareHost(playbook, file, inv, h, opts, secrets));
 
   const runId = newRunId();
   emit({ type: 'run-start', runId, playbook: file, inventory: inv.file, environment: inv.environment, check: opts.check, hosts: hosts.map((h) => h.name) });

@@ -26,6 +26,7 @@ const host: HostView = {
   name: 'web1',
   address: '127.0.1.1',
   environment: 'staging',
+  secrets: {},
   groups: ['web'],
   vars: { domain: 'host.example', upstream: 'http://127.0.0.1:8000/?a=1&b=<2>', dbHost: 'db' },
 };
@@ -60,6 +61,7 @@ test('data: host vars, task vars over them, and host', () => {
     name: 'web1',
     address: '127.0.1.1',
     environment: 'staging',
+    secrets: {},
     groups: ['web'],
   });
 });

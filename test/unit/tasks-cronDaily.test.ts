@@ -24,6 +24,7 @@ const host: HostView = {
   name: 'web1',
   address: '127.0.1.1',
   environment: 'lab',
+  secrets: {},
   groups: [],
   vars: { dir: '/srv/app' },
 };

@@ -17,6 +17,7 @@ const host: HostView = {
   name: 'web1',
   address: '127.0.1.1',
   environment: 'lab',
+  secrets: {},
   groups: [],
   vars: {},
 };

@@ -28,6 +28,7 @@ const host: HostView = {
   name: 'web1',
   address: '127.0.1.1',
   environment: 'staging',
+  secrets: {},
   groups: ['web'],
   vars: { domain: 'shop.example', upstream: 'http://127.0.0.1:8000/?a=1&b=2', dbHost: 'db1' },
 };
