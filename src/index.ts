@@ -16,7 +16,13 @@ export type {
   RemoteShell,
 } from './core/task.ts';
 export { definePlaybook } from './core/playbook.ts';
-export type { Playbook, PlaybookDefinition, PlaybookHost, SecretSpec, TaskEntry } from './core/playbook.ts';
+export type {
+  Playbook,
+  PlaybookDefinition,
+  PlaybookHost,
+  SecretSpec,
+  TaskEntry,
+} from './core/playbook.ts';
 export { defineInventory } from './inventory/schema.ts';
 export type { InventoryDefinition, HostEntry, GroupEntry } from './inventory/schema.ts';
 export { fact, factKey } from './core/facts.ts';

@@ -8,16 +8,22 @@ import { EXIT, runPlaybook } from '../runner/run.ts';
 import { labCommand } from './lab.ts';
 import { secretCommand } from './secret.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError('expected a whole number of at least 1');
   return n;
 }
 
 function list(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 // Module-wide so that fatal errors printed below are masked too.
@@ -34,15 +40,30 @@ program
   .description('run a playbook against the hosts of an inventory')
   .argument('<playbook>', 'playbook file (.ts or .js) whose default export is definePlaybook(...)')
   .requiredOption('-i, --inventory <file>', 'inventory file (.yaml or .ts)')
-  .option('-C, --check', 'dry run: read every host, change nothing, report what would change', false)
+  .option(
+    '-C, --check',
+    'dry run: read every host, change nothing, report what would change',
+    false,
+  )
   .option('-D, --diff', 'show the diff of every change (file content, attributes, packages)', false)
   .option('-l, --limit <pattern>', 'only these hosts/groups: "web,db", "lab*", "!lab3", "&staging"')
   .option('-f, --forks <n>', 'hosts run in parallel', positiveInt, 20)
-  .option('-t, --tags <tags>', 'only tasks with one of these tags (and tasks tagged "always")', list)
+  .option(
+    '-t, --tags <tags>',
+    'only tasks with one of these tags (and tasks tagged "always")',
+    list,
+  )
   .option('--skip-tags <tags>', 'skip tasks with one of these tags', list)
   .option('--json', 'one JSON event per line on stdout instead of the terminal view', false)
-  .option('--no-rollback', 'keep the changes of a failed host instead of undoing them (for debugging)')
-  .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (a changed key is still refused)', false)
+  .option(
+    '--no-rollback',
+    'keep the changes of a failed host instead of undoing them (for debugging)',
+  )
+  .option(
+    '--accept-new-host-keys',
+    'trust and record host keys not yet in known_hosts (a changed key is still refused)',
+    false,
+  )
   .option('-v, --verbose', 'also show details of tasks that were ok', false)
   .addOption(new Option('--no-color', 'plain output'))
   .action(async (playbook, o) => {
@@ -51,7 +72,11 @@ program
     };
     const emit = o.json
       ? jsonReporter(write, redactor)
-      : terminalReporter(write, redactor, { diff: o.diff, color: o.color && process.stdout.isTTY, verbose: o.verbose });
+      : terminalReporter(write, redactor, {
+          diff: o.diff,
+          color: o.color && process.stdout.isTTY,
+          verbose: o.verbose,
+        });
     const result = await runPlaybook(
       {
         playbook,
@@ -80,7 +105,11 @@ try {
 } catch (err) {
   // The one place that prints fatal errors: the run stopped before touching any host.
   process.stderr.write(redactor.redact(`fleetbook: error: ${errorMessage(err)}\n`));
-  if (!(err instanceof ConfigError) && err instanceof Error && process.env.FLEETBOOK_DEBUG !== undefined) {
+  if (
+    !(err instanceof ConfigError) &&
+    err instanceof Error &&
+    process.env.FLEETBOOK_DEBUG !== undefined
+  ) {
     process.stderr.write(`${err.stack ?? ''}\n`);
   }
   process.exitCode = EXIT.config;

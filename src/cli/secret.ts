@@ -10,7 +10,9 @@ async function readStdin(): Promise<string> {
 }
 
 export function secretCommand(): Command {
-  const secret = new Command('secret').description('secrets per environment, kept in .fleetbook/secrets/ENV.json (0600, not in git)');
+  const secret = new Command('secret').description(
+    'secrets per environment, kept in .fleetbook/secrets/ENV.json (0600, not in git)',
+  );
   secret
     .command('set')
     .description('set a secret from standard input (or --from-file); the value is never echoed')
@@ -18,7 +20,8 @@ export function secretCommand(): Command {
     .argument('<name>', 'secret name, as the playbook declares it')
     .option('--from-file <file>', 'read the value from a file instead of standard input')
     .action(async (environment, name, o) => {
-      const value = o.fromFile !== undefined ? await readFile(o.fromFile, 'utf8') : await readStdin();
+      const value =
+        o.fromFile !== undefined ? await readFile(o.fromFile, 'utf8') : await readStdin();
       const file = await setSecret(environment, name, value);
       process.stdout.write(`secret ${name} set for ${environment} in ${displayPath(file)}\n`);
     });

@@ -9,14 +9,23 @@ function isText(buf: Buffer): boolean {
 }
 
 /** Unified diff of a file, headers naming `host:path`. `null` means the file does not exist. */
-export function fileDiff(host: string, path: string, before: Buffer | null, after: Buffer | null): DiffPart {
+export function fileDiff(
+  host: string,
+  path: string,
+  before: Buffer | null,
+  after: Buffer | null,
+): DiffPart {
   const name = `${host}:${path}`;
   if ((before !== null && !isText(before)) || (after !== null && !isText(after))) {
-    return { kind: 'file', path, unified: `--- ${name}\n+++ ${name}\nBinary content differs (${before?.length ?? 0} -> ${after?.length ?? 0} bytes)\n` };
+    return {
+      kind: 'file',
+      path,
+      unified: `--- ${name}\n+++ ${name}\nBinary content differs (${before?.length ?? 0} -> ${after?.length ?? 0} bytes)\n`,
+    };
   }
   const unified = createTwoFilesPatch(
-    before === null ? '/dev/null' : `${name}`,
-    after === null ? '/dev/null' : `${name}`,
+    before === null ? '/dev/null' : name,
+    after === null ? '/dev/null' : name,
     before?.toString('utf8') ?? '',
     after?.toString('utf8') ?? '',
     before === null ? '(absent)' : '(before)',
@@ -41,18 +50,28 @@ export function maskLine(line: string): string {
  * Diff of a sensitive file from per-line hashes of the live file (its bytes never leave the host)
  * and the new content: shows which lines change, every value masked.
  */
-export function sensitiveFileDiff(host: string, path: string, beforeHashes: readonly string[] | null, afterLines: readonly string[], afterHashes: readonly string[]): DiffPart {
+export function sensitiveFileDiff(
+  host: string,
+  path: string,
+  beforeHashes: readonly string[] | null,
+  afterLines: readonly string[],
+  afterHashes: readonly string[],
+): DiffPart {
   const name = `${host}:${path}`;
-  const out = [`--- ${beforeHashes === null ? '/dev/null' : name}\t(before, values hidden)`, `+++ ${name}\t(after, values hidden)`];
+  const out = [
+    `--- ${beforeHashes === null ? '/dev/null' : name}\t(before, values hidden)`,
+    `+++ ${name}\t(after, values hidden)`,
+  ];
   const parts = diffArrays([...(beforeHashes ?? [])], [...afterHashes]);
   let newLine = 0;
   let oldLine = 0;
   for (const part of parts) {
     const n = part.count;
-    if (part.added === true) {
-      for (let i = 0; i < n; i++) out.push(`+${maskLine((afterLines[newLine + i] ?? '').replace(/\n$/, ''))}`);
+    if (part.added) {
+      for (let i = 0; i < n; i++)
+        out.push(`+${maskLine((afterLines[newLine + i] ?? '').replace(/\n$/, ''))}`);
       newLine += n;
-    } else if (part.removed === true) {
+    } else if (part.removed) {
       for (let i = 0; i < n; i++) out.push(`-(line ${oldLine + i + 1}, value hidden)`);
       oldLine += n;
     } else {

@@ -34,7 +34,8 @@ export interface CommandQuery {
   readonly script: string;
 }
 
-export type FactQuery = FileQuery | PackagesQuery | UserQuery | GroupQuery | ServiceQuery | CommandQuery;
+export type FactQuery =
+  FileQuery | PackagesQuery | UserQuery | GroupQuery | ServiceQuery | CommandQuery;
 
 export type FileType = 'file' | 'directory' | 'symlink' | 'other';
 
@@ -115,7 +116,10 @@ export type FactsOf<P extends ProbeSpec> = { readonly [K in keyof P]: FactOf<P[K
 /** Constructors for fact queries, used in a task's `probe`. */
 export const fact = {
   file: (path: string, read: FileRead = 'none'): FileQuery => ({ kind: 'file', path, read }),
-  packages: (names: readonly string[]): PackagesQuery => ({ kind: 'packages', names: [...names].sort() }),
+  packages: (names: readonly string[]): PackagesQuery => ({
+    kind: 'packages',
+    names: [...names].sort(),
+  }),
   user: (name: string): UserQuery => ({ kind: 'user', name }),
   group: (name: string): GroupQuery => ({ kind: 'group', name }),
   service: (name: string): ServiceQuery => ({ kind: 'service', name }),

@@ -1,5 +1,14 @@
 import { fileDiff, sensitiveFileDiff } from './diff.ts';
-import { fact, type FileFact, type FileQuery, type FileRead, type GroupFact, type GroupQuery, type UserFact, type UserQuery } from './facts.ts';
+import {
+  fact,
+  type FileFact,
+  type FileQuery,
+  type FileRead,
+  type GroupFact,
+  type GroupQuery,
+  type UserFact,
+  type UserQuery,
+} from './facts.ts';
 import { lineHashes, sha256 } from './probe-script.ts';
 import { shq } from './shell.ts';
 import type { Change, DiffPart, Plan, Step } from './task.ts';
@@ -41,15 +50,43 @@ export function attributeChange(actual: FileFact, want: Attributes, what: string
   const p = shq(actual.path);
   const mode = normMode(want.mode);
   if (actual.owner !== want.owner || actual.group !== want.group) {
-    diff.push({ kind: 'attr', subject: actual.path, field: 'owner', before: `${actual.owner}:${actual.group}`, after: `${want.owner}:${want.group}` });
-    steps.push({ op: 'run', describe: `chown ${want.owner}:${want.group} ${actual.path}`, script: `chown -h ${shq(`${want.owner}:${want.group}`)} -- ${p}` });
-    undo.push({ op: 'run', describe: `chown ${actual.owner}:${actual.group} ${actual.path}`, script: `chown -h ${shq(`${actual.owner ?? 'root'}:${actual.group ?? 'root'}`)} -- ${p}` });
+    diff.push({
+      kind: 'attr',
+      subject: actual.path,
+      field: 'owner',
+      before: `${actual.owner}:${actual.group}`,
+      after: `${want.owner}:${want.group}`,
+    });
+    steps.push({
+      op: 'run',
+      describe: `chown ${want.owner}:${want.group} ${actual.path}`,
+      script: `chown -h ${shq(`${want.owner}:${want.group}`)} -- ${p}`,
+    });
+    undo.push({
+      op: 'run',
+      describe: `chown ${actual.owner}:${actual.group} ${actual.path}`,
+      script: `chown -h ${shq(`${actual.owner ?? 'root'}:${actual.group ?? 'root'}`)} -- ${p}`,
+    });
   }
   // chown clears setuid/setgid bits, so chmod comes after it.
   if (actual.mode !== mode) {
-    diff.push({ kind: 'attr', subject: actual.path, field: 'mode', before: actual.mode ?? '?', after: mode });
-    steps.push({ op: 'run', describe: `chmod ${mode} ${actual.path}`, script: `chmod ${mode} -- ${p}` });
-    undo.unshift({ op: 'run', describe: `chmod ${actual.mode} ${actual.path}`, script: `chmod ${actual.mode ?? '0644'} -- ${p}` });
+    diff.push({
+      kind: 'attr',
+      subject: actual.path,
+      field: 'mode',
+      before: actual.mode ?? '?',
+      after: mode,
+    });
+    steps.push({
+      op: 'run',
+      describe: `chmod ${mode} ${actual.path}`,
+      script: `chmod ${mode} -- ${p}`,
+    });
+    undo.unshift({
+      op: 'run',
+      describe: `chmod ${actual.mode} ${actual.path}`,
+      script: `chmod ${actual.mode ?? '0644'} -- ${p}`,
+    });
   }
   if (steps.length === 0) return null;
   return {
@@ -67,9 +104,12 @@ export function attributeChange(actual: FileFact, want: Attributes, what: string
  */
 export function planFile(host: string, actual: FileFact, want: DesiredFile): Change | null {
   if (actual.exists && actual.type !== 'file') {
-    throw new TaskFailure(`${want.path} exists and is a ${actual.type ?? 'special file'}, not a regular file; refusing to replace it`);
+    throw new TaskFailure(
+      `${want.path} exists and is a ${actual.type ?? 'special file'}, not a regular file; refusing to replace it`,
+    );
   }
-  const content = typeof want.content === 'string' ? Buffer.from(want.content, 'utf8') : want.content;
+  const content =
+    typeof want.content === 'string' ? Buffer.from(want.content, 'utf8') : want.content;
   const hash = sha256(content);
   const mode = normMode(want.mode);
   const newFact: FileFact = {
@@ -92,17 +132,45 @@ export function planFile(host: string, actual: FileFact, want: DesiredFile): Cha
   let diff: DiffPart;
   if (want.sensitive === true) {
     const text = content.toString('utf8');
-    diff = sensitiveFileDiff(host, want.path, actual.exists ? (actual.lineHashes ?? []) : null, text.match(/[^\n]*\n|[^\n]+$/g) ?? [], lineHashes(content));
+    diff = sensitiveFileDiff(
+      host,
+      want.path,
+      actual.exists ? (actual.lineHashes ?? []) : null,
+      text.match(/[^\n]*\n|[^\n]+$/g) ?? [],
+      lineHashes(content),
+    );
   } else if (actual.exists && actual.content === undefined) {
-    diff = { kind: 'file', path: want.path, unified: `--- ${host}:${want.path}\n+++ ${host}:${want.path}\ncontent changes (sha256 ${actual.sha256?.slice(0, 12) ?? '?'} -> ${hash.slice(0, 12)}, ${content.length} bytes)\n` };
+    diff = {
+      kind: 'file',
+      path: want.path,
+      unified: `--- ${host}:${want.path}\n+++ ${host}:${want.path}\ncontent changes (sha256 ${actual.sha256?.slice(0, 12) ?? '?'} -> ${hash.slice(0, 12)}, ${content.length} bytes)\n`,
+    };
   } else {
-    diff = fileDiff(host, want.path, actual.exists ? (actual.content ?? Buffer.alloc(0)) : null, content);
+    diff = fileDiff(
+      host,
+      want.path,
+      actual.exists ? (actual.content ?? Buffer.alloc(0)) : null,
+      content,
+    );
   }
   const parts: DiffPart[] = [diff];
   if (actual.exists) {
-    if (actual.mode !== mode) parts.push({ kind: 'attr', subject: want.path, field: 'mode', before: actual.mode ?? '?', after: mode });
+    if (actual.mode !== mode)
+      parts.push({
+        kind: 'attr',
+        subject: want.path,
+        field: 'mode',
+        before: actual.mode ?? '?',
+        after: mode,
+      });
     if (actual.owner !== want.owner || actual.group !== want.group) {
-      parts.push({ kind: 'attr', subject: want.path, field: 'owner', before: `${actual.owner}:${actual.group}`, after: `${want.owner}:${want.group}` });
+      parts.push({
+        kind: 'attr',
+        subject: want.path,
+        field: 'owner',
+        before: `${actual.owner}:${actual.group}`,
+        after: `${want.owner}:${want.group}`,
+      });
     }
   }
   const step: Step = {
@@ -140,7 +208,12 @@ export function accountProbe(owner: string, group: string): Record<string, UserQ
 }
 
 /** A plan failure message when the owner or group probed by accountProbe does not exist, else null. */
-export function missingAccount(facts: Readonly<Record<string, unknown>>, owner: string, group: string, path: string): string | null {
+export function missingAccount(
+  facts: Readonly<Record<string, unknown>>,
+  owner: string,
+  group: string,
+  path: string,
+): string | null {
   const user = facts[OWNER_KEY] as UserFact | undefined;
   const grp = facts[GROUP_KEY] as GroupFact | undefined;
   const missing: string[] = [];
@@ -154,7 +227,9 @@ export function missingAccount(facts: Readonly<Record<string, unknown>>, owner: 
  * The probe of a task that manages a whole file: the file (content or line hashes), its parent
  * directory, and its owner and group accounts. Pair with planWholeFile.
  */
-export function wholeFileProbe(want: Pick<DesiredFile, 'path' | 'owner' | 'group' | 'sensitive'>): Record<string, FileQuery | UserQuery | GroupQuery> {
+export function wholeFileProbe(
+  want: Pick<DesiredFile, 'path' | 'owner' | 'group' | 'sensitive'>,
+): Record<string, FileQuery | UserQuery | GroupQuery> {
   return {
     ...accountProbe(want.owner, want.group),
     'file:parent': fact.file(parentDir(want.path)),
@@ -166,13 +241,26 @@ export function wholeFileProbe(want: Pick<DesiredFile, 'path' | 'owner' | 'group
  * Plan a whole file from the facts of wholeFileProbe: fails when the parent directory is missing
  * (the atomic write puts its temp file there) or the owner/group does not exist; otherwise planFile.
  */
-export function planWholeFile(host: string, facts: Readonly<Record<string, unknown>>, want: DesiredFile): Plan {
+export function planWholeFile(
+  host: string,
+  facts: Readonly<Record<string, unknown>>,
+  want: DesiredFile,
+): Plan {
   const parent = facts['file:parent'] as FileFact | undefined;
   const target = facts['file:target'] as FileFact | undefined;
-  if (parent === undefined || target === undefined) throw new Error('planWholeFile needs the facts of wholeFileProbe');
+  if (parent === undefined || target === undefined)
+    throw new Error('planWholeFile needs the facts of wholeFileProbe');
   const dir = parentDir(want.path);
-  if (!parent.exists) return { status: 'fail', message: `cannot write ${want.path}: directory ${dir} does not exist (create it in an earlier task, e.g. ensureDir)` };
-  if (parent.type !== 'directory') return { status: 'fail', message: `cannot write ${want.path}: ${dir} is a ${parent.type ?? 'special file'}, not a directory` };
+  if (!parent.exists)
+    return {
+      status: 'fail',
+      message: `cannot write ${want.path}: directory ${dir} does not exist (create it in an earlier task, e.g. ensureDir)`,
+    };
+  if (parent.type !== 'directory')
+    return {
+      status: 'fail',
+      message: `cannot write ${want.path}: ${dir} is a ${parent.type ?? 'special file'}, not a directory`,
+    };
   const noAccount = missingAccount(facts, want.owner, want.group, want.path);
   if (noAccount !== null) return { status: 'fail', message: noAccount };
   try {
@@ -193,9 +281,12 @@ function parentDir(path: string): string {
 /** For a file task's params: a validate command without `%s` ignores the new file, so it validates nothing. */
 export function checkValidate(validate: string | undefined, task: string): void {
   if (validate !== undefined && !validate.includes('%s')) {
-    throw new ConfigError(`validate: "${validate}" must contain %s (the path of the new file, checked before it replaces the live one)`, {
-      task,
-      field: 'validate',
-    });
+    throw new ConfigError(
+      `validate: "${validate}" must contain %s (the path of the new file, checked before it replaces the live one)`,
+      {
+        task,
+        field: 'validate',
+      },
+    );
   }
 }

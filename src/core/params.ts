@@ -2,6 +2,16 @@ import Type from 'typebox';
 
 /** Param schemas shared by task modules, so every task says the same thing about the same field. */
 export const AbsPath = Type.String({ pattern: '^/[^\\0]*$', description: 'an absolute path' });
-export const Mode = Type.String({ pattern: '^0?[0-7]{3}$|^[0-7]{4}$', description: 'octal mode such as "0644"' });
-export const AccountName = Type.String({ pattern: '^[a-z_][a-z0-9_-]*[$]?$', maxLength: 32, description: 'a user or group name' });
-export const PackageName = Type.String({ pattern: '^[a-z0-9][a-z0-9+.-]+$', description: 'a Debian package name' });
+export const Mode = Type.String({
+  pattern: '^0?[0-7]{3}$|^[0-7]{4}$',
+  description: 'octal mode such as "0644"',
+});
+export const AccountName = Type.String({
+  pattern: '^[a-z_][a-z0-9_-]*[$]?$',
+  maxLength: 32,
+  description: 'a user or group name',
+});
+export const PackageName = Type.String({
+  pattern: '^[a-z0-9][a-z0-9+.-]+$',
+  description: 'a Debian package name',
+});

@@ -8,7 +8,9 @@ export type TaskEntry = Task | false | null | undefined;
  * A secret the playbook needs. `generate`: made once per environment (cryptographically random)
  * and then kept; `operator`: must be set by a person (`fleetbook secret set ENV NAME`).
  */
-export type SecretSpec = { readonly generate: { readonly length: number } } | { readonly operator: { readonly description: string } };
+export type SecretSpec =
+  | { readonly generate: { readonly length: number } }
+  | { readonly operator: { readonly description: string } };
 
 export interface PlaybookDefinition<S extends TObject, K extends string = never> {
   readonly name: string;
@@ -26,7 +28,10 @@ export interface PlaybookDefinition<S extends TObject, K extends string = never>
 }
 
 /** What a playbook's task function sees: typed vars and typed secret names. */
-export type PlaybookHost<S extends TObject, K extends string> = Omit<HostView<Static<S>>, 'secrets'> & {
+export type PlaybookHost<S extends TObject, K extends string> = Omit<
+  HostView<Static<S>>,
+  'secrets'
+> & {
   readonly secrets: Readonly<Record<K, string>>;
 };
 
@@ -41,7 +46,9 @@ export interface Playbook {
   handlersFor(host: HostView): readonly Task[];
 }
 
-export function definePlaybook<S extends TObject = TObject, K extends string = never>(def: PlaybookDefinition<S, K>): Playbook {
+export function definePlaybook<S extends TObject = TObject, K extends string = never>(
+  def: PlaybookDefinition<S, K>,
+): Playbook {
   const { tasks, handlers } = def;
   return {
     kind: 'playbook',
@@ -49,7 +56,7 @@ export function definePlaybook<S extends TObject = TObject, K extends string = n
     hosts: typeof def.hosts === 'string' ? [def.hosts] : [...def.hosts],
     varsSchema: def.varsSchema,
     vars: def.vars ?? {},
-    secrets: (def.secrets ?? {}) as Readonly<Record<string, SecretSpec>>,
+    secrets: def.secrets ?? {},
     tasksFor(host) {
       const view = host as unknown as PlaybookHost<S, K>;
       const list = typeof tasks === 'function' ? tasks(view) : tasks;
@@ -57,7 +64,11 @@ export function definePlaybook<S extends TObject = TObject, K extends string = n
     },
     handlersFor(host) {
       const view = host as unknown as PlaybookHost<S, K>;
-      return handlers === undefined ? [] : typeof handlers === 'function' ? handlers(view) : handlers;
+      return handlers === undefined
+        ? []
+        : typeof handlers === 'function'
+          ? handlers(view)
+          : handlers;
     },
   };
 }

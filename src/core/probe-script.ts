@@ -80,7 +80,17 @@ const STAT_TYPES: Record<string, FileType> = {
 function parseFile(path: string, lines: string[]): FileFact {
   const head = lines[0] ?? '';
   if (head === 'ABSENT' || head === '') {
-    return { path, exists: false, type: null, mode: null, owner: null, group: null, size: null, sha256: null, mtime: null };
+    return {
+      path,
+      exists: false,
+      type: null,
+      mode: null,
+      owner: null,
+      group: null,
+      size: null,
+      sha256: null,
+      mtime: null,
+    };
   }
   const [kind = '', mode = '', owner = '', group = '', size = '', mtime = ''] = head.split('|');
   const type = STAT_TYPES[kind] ?? 'other';
@@ -99,7 +109,13 @@ function parseFile(path: string, lines: string[]): FileFact {
   const extra = lines[2];
   if (extra === undefined) return base;
   if (/^[0-9a-f ]*$/.test(extra) && extra.includes(' ')) {
-    return { ...base, lineHashes: extra.trim().split(' ').filter((h) => h !== '') };
+    return {
+      ...base,
+      lineHashes: extra
+        .trim()
+        .split(' ')
+        .filter((h) => h !== ''),
+    };
   }
   return { ...base, content: Buffer.from(extra, 'base64') };
 }
@@ -120,7 +136,14 @@ function parsePackages(names: readonly string[], lines: string[]): PackagesFact 
 function parseUser(name: string, lines: string[]): UserFact {
   const f = (lines[0] ?? '').split(':');
   if (f.length < 7) return { name, exists: false, uid: null, gid: null, home: null, shell: null };
-  return { name, exists: true, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? null, shell: f[6] ?? null };
+  return {
+    name,
+    exists: true,
+    uid: Number(f[2]),
+    gid: Number(f[3]),
+    home: f[5] ?? null,
+    shell: f[6] ?? null,
+  };
 }
 
 function parseGroup(name: string, lines: string[]): GroupFact {
@@ -132,7 +155,9 @@ function parseGroup(name: string, lines: string[]): GroupFact {
 function parseService(name: string, lines: string[]): ServiceFact {
   const manager = lines[0];
   if (manager === 'systemd') {
-    const props = Object.fromEntries(lines.slice(1).map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]));
+    const props: Record<string, string> = Object.fromEntries(
+      lines.slice(1).map((l) => [l.split('=')[0] ?? '', l.slice(l.indexOf('=') + 1)]),
+    );
     return {
       name,
       manager,
@@ -141,12 +166,16 @@ function parseService(name: string, lines: string[]): ServiceFact {
       enabled: props.UnitFileState ?? '',
     };
   }
-  if (manager === 'sysv') return { name, manager, exists: true, active: lines[1] ?? 'unknown', enabled: '' };
+  if (manager === 'sysv')
+    return { name, manager, exists: true, active: lines[1] ?? 'unknown', enabled: '' };
   return { name, manager: 'none', exists: false, active: 'inactive', enabled: '' };
 }
 
 function parseCommand(lines: string[]): CommandFact {
-  return { code: Number(lines[0] ?? 255), stdout: Buffer.from(lines[1] ?? '', 'base64').toString('utf8') };
+  return {
+    code: Number(lines[0] ?? 255),
+    stdout: Buffer.from(lines[1] ?? '', 'base64').toString('utf8'),
+  };
 }
 
 function parseOne(q: FactQuery, lines: string[]): Fact {

@@ -38,12 +38,16 @@ function valueAt(data: unknown, instancePath: string): unknown {
 }
 
 /** Turn Ajv's errors into one line per field: `field: expected X, got Y`. */
-export function formatSchemaErrors(errors: readonly ErrorObject[], data: unknown, schema: TSchema): string[] {
+export function formatSchemaErrors(
+  errors: readonly ErrorObject[],
+  data: unknown,
+  schema: TSchema,
+): string[] {
   const byPath = new Map<string, ErrorObject[]>();
   for (const err of errors) {
     const key =
       err.keyword === 'additionalProperties'
-        ? `${err.instancePath}/${String((err.params as { additionalProperty: string }).additionalProperty)}`
+        ? `${err.instancePath}/${(err.params as { additionalProperty: string }).additionalProperty}`
         : err.instancePath;
     const list = byPath.get(key) ?? [];
     list.push(err);
@@ -82,11 +86,15 @@ export function formatSchemaErrors(errors: readonly ErrorObject[], data: unknown
       continue;
     }
     if (consts.length > 0) {
-      lines.push(`${fieldPath(first)}: expected one of ${consts.map((c) => JSON.stringify(c)).join(', ')}, got ${got}`);
+      lines.push(
+        `${fieldPath(first)}: expected one of ${consts.map((c) => JSON.stringify(c)).join(', ')}, got ${got}`,
+      );
       continue;
     }
     const specific = errs.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf') ?? first;
-    lines.push(`${fieldPath(specific)}: expected value that ${specific.message ?? 'is valid'}, got ${got}`);
+    lines.push(
+      `${fieldPath(specific)}: expected value that ${specific.message ?? 'is valid'}, got ${got}`,
+    );
   }
   return lines;
 }
@@ -102,12 +110,13 @@ interface SchemaNode {
 function propertySchema(node: SchemaNode, key: string): SchemaNode | undefined {
   const named = node.properties?.[key];
   if (named !== undefined) return named;
-  for (const [pattern, sub] of Object.entries(node.patternProperties ?? {})) if (new RegExp(pattern).test(key)) return sub;
+  for (const [pattern, sub] of Object.entries(node.patternProperties ?? {}))
+    if (new RegExp(pattern).test(key)) return sub;
   return typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined;
 }
 
 function schemaAt(schema: TSchema, instancePath: string): SchemaNode | undefined {
-  let cur: SchemaNode | undefined = schema as SchemaNode;
+  let cur: SchemaNode | undefined = schema;
   for (const part of instancePath.split('/').slice(1)) {
     if (cur === undefined) return undefined;
     cur = /^\d+$/.test(part) && cur.items !== undefined ? cur.items : propertySchema(cur, part);
@@ -136,7 +145,11 @@ function editDistance(a: string, b: string): number {
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const tmp = row[j] ?? 0;
-      row[j] = Math.min((row[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(
+        (row[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
       prev = tmp;
     }
   }
@@ -144,7 +157,11 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Validate `data` against `schema`; throw a ConfigError naming every bad field. */
-export function validate<S extends TSchema>(schema: S, data: unknown, source: ErrorSource): Static<S> {
+export function validate<S extends TSchema>(
+  schema: S,
+  data: unknown,
+  source: ErrorSource,
+): Static<S> {
   const fn = validatorFor(schema);
   if (fn(data)) return data as Static<S>;
   const lines = formatSchemaErrors(fn.errors ?? [], data, schema);

@@ -1,5 +1,14 @@
 import type { Static, TSchema } from 'typebox';
-import type { FactQuery, FactsOf, FileFact, PackageState, ProbeSpec, ServiceFact, UserFact, GroupFact } from './facts.ts';
+import type {
+  FactQuery,
+  FactsOf,
+  FileFact,
+  PackageState,
+  ProbeSpec,
+  ServiceFact,
+  UserFact,
+  GroupFact,
+} from './facts.ts';
 import { validate } from './schema.ts';
 import { ConfigError } from './errors.ts';
 
@@ -16,7 +25,10 @@ export interface HostView<V = Record<string, unknown>> {
 
 /** Runs commands on the host during a verify action (after apply, never in check mode). */
 export interface RemoteShell {
-  exec(script: string, opts?: { stdin?: string | Buffer }): Promise<{ code: number; stdout: string; stderr: string }>;
+  exec(
+    script: string,
+    opts?: { stdin?: string | Buffer },
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 /** A step that changes the host. Steps are data so check mode can describe them and rollback can replay undo. */
@@ -50,7 +62,13 @@ export type DiffPart =
   /** A unified diff of a file, its header naming host and path; values already masked if sensitive. */
   | { readonly kind: 'file'; readonly path: string; readonly unified: string }
   /** An attribute before/after: `/etc/x mode: 0644 -> 0640`. */
-  | { readonly kind: 'attr'; readonly subject: string; readonly field: string; readonly before: string; readonly after: string }
+  | {
+      readonly kind: 'attr';
+      readonly subject: string;
+      readonly field: string;
+      readonly before: string;
+      readonly after: string;
+    }
   /** A line item: `+ package nginx`, `~ restart nginx`. */
   | { readonly kind: 'item'; readonly sign: '+' | '-' | '~'; readonly text: string };
 
@@ -75,7 +93,11 @@ export interface VerifyAction {
 
 export type Plan =
   | { readonly status: 'ok'; readonly note?: string; readonly verify?: readonly VerifyAction[] }
-  | { readonly status: 'change'; readonly changes: readonly Change[]; readonly verify?: readonly VerifyAction[] }
+  | {
+      readonly status: 'change';
+      readonly changes: readonly Change[];
+      readonly verify?: readonly VerifyAction[];
+    }
   /** Check mode cannot know (e.g. depends on a command's effect); the reason is shown. */
   | { readonly status: 'unknown'; readonly reason: string }
   | { readonly status: 'fail'; readonly message: string };

@@ -58,12 +58,16 @@ async function readDefinition(file: string): Promise<InventoryDefinition> {
       text = await readFile(file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new ConfigError(code === 'ENOENT' ? 'inventory file not found' : `cannot read inventory: ${String(err)}`, { file: shown });
+      throw new ConfigError(
+        code === 'ENOENT' ? 'inventory file not found' : `cannot read inventory: ${String(err)}`,
+        { file: shown },
+      );
     }
     const counter = new LineCounter();
     const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true });
     const first = doc.errors[0];
-    if (first !== undefined) throw new ConfigError(`not valid YAML: ${first.message}`, { file: shown });
+    if (first !== undefined)
+      throw new ConfigError(`not valid YAML: ${first.message}`, { file: shown });
     const data: unknown = doc.toJS();
     try {
       return validate(InventorySchema, data, {});
@@ -79,10 +83,17 @@ async function readDefinition(file: string): Promise<InventoryDefinition> {
       mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ERR_MODULE_NOT_FOUND' && String(err).includes(file)) throw new ConfigError('inventory file not found', { file: shown });
-      throw new ConfigError(`cannot load inventory: ${err instanceof Error ? err.message : String(err)}`, { file: shown });
+      if (code === 'ERR_MODULE_NOT_FOUND' && String(err).includes(file))
+        throw new ConfigError('inventory file not found', { file: shown });
+      throw new ConfigError(
+        `cannot load inventory: ${err instanceof Error ? err.message : String(err)}`,
+        { file: shown },
+      );
     }
-    if (mod.default === undefined) throw new ConfigError('an inventory module must `export default defineInventory({...})`', { file: shown });
+    if (mod.default === undefined)
+      throw new ConfigError('an inventory module must `export default defineInventory({...})`', {
+        file: shown,
+      });
     return validate(InventorySchema, mod.default, { file: shown });
   }
   throw new ConfigError(`unknown inventory type "${ext}": use .yaml, .yml or .ts`, { file: shown });
@@ -101,8 +112,10 @@ export function resolveInventory(def: InventoryDefinition, shown: string): Inven
   const hostNames = Object.keys(def.hosts);
   if (hostNames.length === 0) throw new ConfigError('the inventory has no hosts', { file: shown });
   for (const name of Object.keys(groupDefs)) {
-    if (name in def.hosts) throw new ConfigError(`"${name}" is both a host and a group`, { file: shown });
-    if (name === 'all') throw new ConfigError('"all" is reserved: it always means every host', { file: shown });
+    if (name in def.hosts)
+      throw new ConfigError(`"${name}" is both a host and a group`, { file: shown });
+    if (name === 'all')
+      throw new ConfigError('"all" is reserved: it always means every host', { file: shown });
   }
   // Members of each group, children included; parents listed before children for var precedence.
   const members = new Map<string, string[]>();
@@ -111,15 +124,24 @@ export function resolveInventory(def: InventoryDefinition, shown: string): Inven
     const known = members.get(group);
     if (known !== undefined) return known;
     const g = groupDefs[group];
-    if (g === undefined) throw new ConfigError(`group "${trail.at(-1) ?? ''}" lists unknown child group "${group}"`, { file: shown });
-    if (visiting.has(group)) throw new ConfigError(`group cycle: ${[...trail, group].join(' -> ')}`, { file: shown });
+    if (g === undefined)
+      throw new ConfigError(`group "${trail.at(-1) ?? ''}" lists unknown child group "${group}"`, {
+        file: shown,
+      });
+    if (visiting.has(group))
+      throw new ConfigError(`group cycle: ${[...trail, group].join(' -> ')}`, { file: shown });
     visiting.add(group);
     const out = new Set<string>();
     for (const h of g.hosts ?? []) {
-      if (!(h in def.hosts)) throw new ConfigError(`group "${group}" lists unknown host "${h}"`, { file: shown, field: `groups.${group}.hosts` });
+      if (!(h in def.hosts))
+        throw new ConfigError(`group "${group}" lists unknown host "${h}"`, {
+          file: shown,
+          field: `groups.${group}.hosts`,
+        });
       out.add(h);
     }
-    for (const child of g.children ?? []) for (const h of expand(child, [...trail, group])) out.add(h);
+    for (const child of g.children ?? [])
+      for (const h of expand(child, [...trail, group])) out.add(h);
     visiting.delete(group);
     const list = [...out];
     members.set(group, list);
@@ -132,7 +154,9 @@ export function resolveInventory(def: InventoryDefinition, shown: string): Inven
     const h = def.hosts[name] ?? {};
     const groups = [...members].filter(([, list]) => list.includes(name)).map(([g]) => g);
     // Parent groups contain all of a child's hosts, so "more members" sorts parents first.
-    const ordered = [...groups].sort((a, b) => (members.get(b)?.length ?? 0) - (members.get(a)?.length ?? 0));
+    const ordered = [...groups].sort(
+      (a, b) => (members.get(b)?.length ?? 0) - (members.get(a)?.length ?? 0),
+    );
     const vars: Record<string, unknown> = { ...(def.vars ?? {}) };
     for (const g of ordered) Object.assign(vars, groupDefs[g]?.vars ?? {});
     Object.assign(vars, h.vars ?? {});

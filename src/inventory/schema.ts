@@ -18,7 +18,11 @@ const Connection = {
 };
 
 export const HostEntrySchema = Type.Object(
-  { address: Type.Optional(Type.String({ minLength: 1 })), ...Connection, vars: Type.Optional(Vars) },
+  {
+    address: Type.Optional(Type.String({ minLength: 1 })),
+    ...Connection,
+    vars: Type.Optional(Vars),
+  },
   { additionalProperties: false },
 );
 
@@ -37,7 +41,9 @@ export const InventorySchema = Type.Object(
     defaults: Type.Optional(Type.Object(Connection, { additionalProperties: false })),
     vars: Type.Optional(Vars),
     hosts: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), HostEntrySchema),
-    groups: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), GroupSchema)),
+    groups: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), GroupSchema),
+    ),
   },
   { additionalProperties: false },
 );

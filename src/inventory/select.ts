@@ -2,7 +2,12 @@ import { ConfigError } from '../core/errors.ts';
 import type { Inventory, ResolvedHost } from './load.ts';
 
 function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 }
 
 /** Hosts named by one pattern: "all", a group, a host, or a glob over host and group names. */
@@ -10,7 +15,8 @@ function matchOne(inv: Inventory, pattern: string): Set<string> {
   if (pattern === 'all' || pattern === '*') return new Set(inv.hosts.map((h) => h.name));
   const out = new Set<string>();
   const re = globToRegExp(pattern);
-  for (const [group, members] of inv.groups) if (re.test(group)) for (const m of members) out.add(m);
+  for (const [group, members] of inv.groups)
+    if (re.test(group)) for (const m of members) out.add(m);
   for (const h of inv.hosts) if (re.test(h.name)) out.add(h.name);
   return out;
 }
@@ -20,13 +26,18 @@ function matchOne(inv: Inventory, pattern: string): Set<string> {
  * A plain name that matches nothing is an error: a typo in --limit must not silently run nowhere.
  */
 export function selectHosts(inv: Inventory, patterns: string, what: string): Set<string> {
-  const parts = patterns.split(/[,:]/).map((p) => p.trim()).filter((p) => p !== '');
+  const parts = patterns
+    .split(/[,:]/)
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   const positive = parts.filter((p) => !p.startsWith('!') && !p.startsWith('&'));
   const selected = new Set<string>();
   for (const p of positive) {
     const hit = matchOne(inv, p);
     if (hit.size === 0 && !/[*?]/.test(p)) {
-      throw new ConfigError(`${what} "${p}" matches no host or group in the inventory`, { file: inv.file });
+      throw new ConfigError(`${what} "${p}" matches no host or group in the inventory`, {
+        file: inv.file,
+      });
     }
     for (const h of hit) selected.add(h);
   }
@@ -35,13 +46,18 @@ export function selectHosts(inv: Inventory, patterns: string, what: string): Set
     const keep = matchOne(inv, p.slice(1));
     for (const h of [...selected]) if (!keep.has(h)) selected.delete(h);
   }
-  for (const p of parts.filter((x) => x.startsWith('!'))) for (const h of matchOne(inv, p.slice(1))) selected.delete(h);
+  for (const p of parts.filter((x) => x.startsWith('!')))
+    for (const h of matchOne(inv, p.slice(1))) selected.delete(h);
   return selected;
 }
 
 /** The playbook's target hosts, narrowed by --limit, in inventory order. */
-export function targetHosts(inv: Inventory, playbookHosts: readonly string[], limit: string | undefined): ResolvedHost[] {
-  const play = selectHosts(inv, playbookHosts.join(','), 'the playbook\'s hosts pattern');
+export function targetHosts(
+  inv: Inventory,
+  playbookHosts: readonly string[],
+  limit: string | undefined,
+): ResolvedHost[] {
+  const play = selectHosts(inv, playbookHosts.join(','), "the playbook's hosts pattern");
   const lim = limit === undefined ? undefined : selectHosts(inv, limit, '--limit');
   return inv.hosts.filter((h) => play.has(h.name) && (lim === undefined || lim.has(h.name)));
 }

@@ -25,7 +25,6 @@ export function templatesRoot(): string {
   );
 }
 
-
 /** The template file for `src` (relative to the templates root); refuses paths that leave the root. */
 export function templatePath(src: string): string {
   const root = templatesRoot();
@@ -37,9 +36,12 @@ export function templatePath(src: string): string {
   const abs = path.resolve(root, src);
   const rel = path.relative(root, abs);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new ConfigError(`src: "${src}" is outside the templates directory ${displayPath(root)}/`, {
-      field: 'src',
-    });
+    throw new ConfigError(
+      `src: "${src}" is outside the templates directory ${displayPath(root)}/`,
+      {
+        field: 'src',
+      },
+    );
   }
   return abs;
 }
@@ -113,7 +115,9 @@ async function compiledTemplate(abs: string, names: readonly string[]): Promise<
     const first = ((err as Error).message.split('\n')[0] ?? '')
       .replace(` in ${abs}`, '')
       .replace(/ while compiling ejs$/, '');
-    throw new ConfigError(`${displayPath(abs)}: cannot compile template: ${first}`, { field: 'src' });
+    throw new ConfigError(`${displayPath(abs)}: cannot compile template: ${first}`, {
+      field: 'src',
+    });
   }
   compiled.set(key, fn);
   return fn;
@@ -130,7 +134,8 @@ function templateError(err: unknown, abs: string): ConfigError {
   const places: string[] = [];
   for (const part of parts.slice(0, -1)) {
     const m = /^(.*):(\d+)$/.exec(part.split('\n')[0] ?? '');
-    if (m?.[1] !== undefined && m[2] !== undefined) places.push(`${displayPath(m[1])} line ${m[2]}`);
+    if (m?.[1] !== undefined && m[2] !== undefined)
+      places.push(`${displayPath(m[1])} line ${m[2]}`);
   }
   const where = places.length > 0 ? places.reverse().join(', included from ') : displayPath(abs);
   const undef = err instanceof ReferenceError ? /^(\S+) is not defined$/.exec(original) : null;

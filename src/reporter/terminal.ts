@@ -29,7 +29,11 @@ function indent(text: string, by = '    '): string {
 }
 
 /** The human view: one block per finished task (so parallel hosts never interleave mid-block), then a recap. */
-export function terminalReporter(write: (text: string) => void, redactor: Redactor, opts: TerminalOptions): (e: RunEvent) => void {
+export function terminalReporter(
+  write: (text: string) => void,
+  redactor: Redactor,
+  opts: TerminalOptions,
+): (e: RunEvent) => void {
   const c = pc.createColors(opts.color);
   const colour: Record<Outcome, (s: string) => string> = {
     ok: c.green,
@@ -52,12 +56,22 @@ export function terminalReporter(write: (text: string) => void, redactor: Redact
         return d.unified
           .trimEnd()
           .split('\n')
-          .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? c.green(l) : l.startsWith('-') && !l.startsWith('---') ? c.red(l) : l.startsWith('@@') ? c.cyan(l) : l))
+          .map((l) =>
+            l.startsWith('+') && !l.startsWith('+++')
+              ? c.green(l)
+              : l.startsWith('-') && !l.startsWith('---')
+                ? c.red(l)
+                : l.startsWith('@@')
+                  ? c.cyan(l)
+                  : l,
+          )
           .join('\n');
       case 'attr':
         return `${d.subject} ${d.field}: ${c.red(d.before)} -> ${c.green(d.after)}`;
       case 'item':
-        return (d.sign === '+' ? c.green : d.sign === '-' ? c.red : c.yellow)(`${d.sign} ${d.text}`);
+        return (d.sign === '+' ? c.green : d.sign === '-' ? c.red : c.yellow)(
+          `${d.sign} ${d.text}`,
+        );
     }
   };
   return (e) => {
@@ -66,7 +80,9 @@ export function terminalReporter(write: (text: string) => void, redactor: Redact
         check = e.check;
         hostWidth = Math.max(8, ...e.hosts.map((h) => h.length));
         const mode = e.check ? c.bold(c.yellow(' CHECK MODE: nothing will be changed')) : '';
-        out(`${c.bold(`PLAY ${e.playbook}`)} on ${e.hosts.length} host${e.hosts.length === 1 ? '' : 's'} (${e.inventory}, environment ${e.environment}), run ${e.runId}${mode}\n`);
+        out(
+          `${c.bold(`PLAY ${e.playbook}`)} on ${e.hosts.length} host${e.hosts.length === 1 ? '' : 's'} (${e.inventory}, environment ${e.environment}), run ${e.runId}${mode}\n`,
+        );
         break;
       }
       case 'task-start':
@@ -76,9 +92,12 @@ export function terminalReporter(write: (text: string) => void, redactor: Redact
           out(`${e.host.padEnd(hostWidth)}  ${colour.ok(LABEL.ok.padEnd(12))}  ${e.task}\n`);
           break;
         }
-        const lines = [`${e.host.padEnd(hostWidth)}  ${colour[e.outcome](LABEL[e.outcome].padEnd(12))}  ${e.handler ? 'handler: ' : ''}${e.task}`];
+        const lines = [
+          `${e.host.padEnd(hostWidth)}  ${colour[e.outcome](LABEL[e.outcome].padEnd(12))}  ${e.handler ? 'handler: ' : ''}${e.task}`,
+        ];
         // With --diff the diff says everything the one-line summaries say, more precisely.
-        if (opts.diff && e.diff.length > 0) for (const d of e.diff) lines.push(indent(renderDiff(d)));
+        if (opts.diff && e.diff.length > 0)
+          for (const d of e.diff) lines.push(indent(renderDiff(d)));
         else for (const ch of e.changes) lines.push(`    ${ch}`);
         if (e.message !== undefined) lines.push(indent(e.message));
         if (e.details !== undefined) lines.push(indent(c.dim(e.details), '      | '));
@@ -86,18 +105,26 @@ export function terminalReporter(write: (text: string) => void, redactor: Redact
         break;
       }
       case 'rollback':
-        out(`${e.host.padEnd(hostWidth)}  ${(e.ok ? c.magenta : c.red)('rollback'.padEnd(12))}  ${e.step}${e.ok ? '' : `: FAILED ${e.message ?? ''}`}\n`);
+        out(
+          `${e.host.padEnd(hostWidth)}  ${(e.ok ? c.magenta : c.red)('rollback'.padEnd(12))}  ${e.step}${e.ok ? '' : `: FAILED ${e.message ?? ''}`}\n`,
+        );
         break;
       case 'host-end':
         break;
       case 'run-end':
-        out(`\n${recapTable(e.recap, check, c)}\n${c.dim(`run ${e.runId} finished in ${(e.durationMs / 1000).toFixed(1)}s, exit code ${e.exitCode}`)}\n`);
+        out(
+          `\n${recapTable(e.recap, check, c)}\n${c.dim(`run ${e.runId} finished in ${(e.durationMs / 1000).toFixed(1)}s, exit code ${e.exitCode}`)}\n`,
+        );
         break;
     }
   };
 }
 
-function recapTable(recap: readonly HostRecap[], check: boolean, c: ReturnType<typeof pc.createColors>): string {
+function recapTable(
+  recap: readonly HostRecap[],
+  check: boolean,
+  c: ReturnType<typeof pc.createColors>,
+): string {
   const head = ['host', 'ok', check ? 'would change' : 'changed', 'unknown', 'failed', 'status'];
   const rows = recap.map((r) => [
     r.host,
@@ -105,10 +132,29 @@ function recapTable(recap: readonly HostRecap[], check: boolean, c: ReturnType<t
     String(r.changed),
     String(r.unknown),
     String(r.failed),
-    r.unreachable ? 'UNREACHABLE' : r.failed > 0 ? (r.rolledBack ? 'FAILED, rolled back' : 'FAILED') : r.changed > 0 ? (check ? 'would change' : 'changed') : 'ok',
+    r.unreachable
+      ? 'UNREACHABLE'
+      : r.failed > 0
+        ? r.rolledBack
+          ? 'FAILED, rolled back'
+          : 'FAILED'
+        : r.changed > 0
+          ? check
+            ? 'would change'
+            : 'changed'
+          : 'ok',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]): string => r.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  const paint = (r: string[], line: string): string => (r[5]?.startsWith('FAILED') || r[5] === 'UNREACHABLE' ? c.red(line) : r[5] === 'ok' ? c.green(line) : c.yellow(line));
+  const fmt = (r: string[]): string =>
+    r
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const paint = (r: string[], line: string): string =>
+    r[5]?.startsWith('FAILED') || r[5] === 'UNREACHABLE'
+      ? c.red(line)
+      : r[5] === 'ok'
+        ? c.green(line)
+        : c.yellow(line);
   return [c.bold('RECAP'), c.bold(fmt(head)), ...rows.map((r) => paint(r, fmt(r)))].join('\n');
 }

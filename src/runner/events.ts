@@ -1,6 +1,14 @@
 import type { DiffPart } from '../core/task.ts';
 
-export type Outcome = 'ok' | 'changed' | 'would-change' | 'unknown' | 'failed' | 'skipped' | 'unreachable' | 'rolled-back';
+export type Outcome =
+  | 'ok'
+  | 'changed'
+  | 'would-change'
+  | 'unknown'
+  | 'failed'
+  | 'skipped'
+  | 'unreachable'
+  | 'rolled-back';
 
 export interface TaskEndEvent {
   readonly type: 'task-end';
@@ -42,10 +50,28 @@ export type RunEvent =
       readonly check: boolean;
       readonly hosts: readonly string[];
     }
-  | { readonly type: 'task-start'; readonly host: string; readonly index: number; readonly task: string; readonly handler: boolean }
+  | {
+      readonly type: 'task-start';
+      readonly host: string;
+      readonly index: number;
+      readonly task: string;
+      readonly handler: boolean;
+    }
   | TaskEndEvent
-  | { readonly type: 'rollback'; readonly host: string; readonly step: string; readonly ok: boolean; readonly message?: string }
+  | {
+      readonly type: 'rollback';
+      readonly host: string;
+      readonly step: string;
+      readonly ok: boolean;
+      readonly message?: string;
+    }
   | { readonly type: 'host-end'; readonly recap: HostRecap }
-  | { readonly type: 'run-end'; readonly runId: string; readonly recap: readonly HostRecap[]; readonly durationMs: number; readonly exitCode: number };
+  | {
+      readonly type: 'run-end';
+      readonly runId: string;
+      readonly recap: readonly HostRecap[];
+      readonly durationMs: number;
+      readonly exitCode: number;
+    };
 
 export type Emit = (event: RunEvent) => void;

@@ -1,4 +1,12 @@
-import { factKey, type Fact, type FactQuery, type FileFact, type FileRead, type PackagesFact, type ProbeSpec } from '../core/facts.ts';
+import {
+  factKey,
+  type Fact,
+  type FactQuery,
+  type FileFact,
+  type FileRead,
+  type PackagesFact,
+  type ProbeSpec,
+} from '../core/facts.ts';
 import { buildProbeScript, lineHashes } from '../core/probe-script.ts';
 import { TaskFailure } from '../core/errors.ts';
 import type { Effect } from '../core/task.ts';
@@ -24,7 +32,8 @@ export class FactCache {
     const missing = queries.filter((q) => !this.probed.has(factKey(q)));
     if (missing.length > 0) {
       const batch = new Map<string, FactQuery>();
-      for (const q of [...missing, ...upcoming]) if (!this.probed.has(factKey(q))) batch.set(factKey(q), q);
+      for (const q of [...missing, ...upcoming])
+        if (!this.probed.has(factKey(q))) batch.set(factKey(q), q);
       await this.fetch([...batch.values()]);
     }
     const out: Record<string, Fact> = {};
@@ -39,7 +48,10 @@ export class FactCache {
     try {
       facts = probe.parse(res.stdout);
     } catch (err) {
-      throw new TaskFailure(`reading host state failed (exit ${res.code}): ${err instanceof Error ? err.message : String(err)}`, res.stderr.trim());
+      throw new TaskFailure(
+        `reading host state failed (exit ${res.code}): ${err instanceof Error ? err.message : String(err)}`,
+        res.stderr.trim(),
+      );
     }
     queries.forEach((q, i) => {
       const f = facts[i];
@@ -56,7 +68,9 @@ export class FactCache {
         return sim === undefined ? real : shapeFile(sim, real as FileFact, q.read);
       }
       case 'packages': {
-        const merged: Record<string, { installed: boolean; version: string | null }> = { ...(real as PackagesFact) };
+        const merged: Record<string, { installed: boolean; version: string | null }> = {
+          ...(real as PackagesFact),
+        };
         for (const n of q.names) {
           const s = this.simPackages.get(n);
           if (s !== undefined) merged[n] = s;
@@ -93,7 +107,10 @@ export class FactCache {
           this.simAccounts.set(`group:${e.fact.name}`, e.fact);
           break;
         case 'service':
-          this.simAccounts.set(`service:${e.fact.name}`, { ...(this.simAccounts.get(`service:${e.fact.name}`) ?? {}), ...e.fact } as Fact);
+          this.simAccounts.set(`service:${e.fact.name}`, {
+            ...(this.simAccounts.get(`service:${e.fact.name}`) ?? {}),
+            ...e.fact,
+          } as Fact);
           break;
       }
     }
@@ -107,6 +124,7 @@ export class FactCache {
 
 /** Answer a file query from a simulated fact, in the shape the query asked for. */
 function shapeFile(sim: FileFact, real: FileFact, read: FileRead): FileFact {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- removed from the copy on purpose
   const { content, lineHashes: _simHashes, ...bare } = sim;
   if (read === 'none' || sim.type !== 'file') return bare;
   // Attribute-only effects keep the live bytes; reuse what the live probe read.
@@ -115,5 +133,7 @@ function shapeFile(sim: FileFact, real: FileFact, read: FileRead): FileFact {
   if (bytes !== undefined) return { ...bare, lineHashes: lineHashes(bytes) };
   // A sensitive write's effect carries line hashes only, so its secret never sits in controller state.
   if (sim.lineHashes !== undefined) return { ...bare, lineHashes: sim.lineHashes };
-  return real.sha256 === sim.sha256 && real.lineHashes !== undefined ? { ...bare, lineHashes: real.lineHashes } : bare;
+  return real.sha256 === sim.sha256 && real.lineHashes !== undefined
+    ? { ...bare, lineHashes: real.lineHashes }
+    : bare;
 }

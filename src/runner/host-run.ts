@@ -41,7 +41,10 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
   const started = Date.now();
   const name = host.view.name;
   const tally: Tally = { ok: 0, changed: 0, unknown: 0, failed: 0, skipped: 0 };
-  const recap = (extra: { unreachable?: boolean; rolledBack?: boolean }, roundTrips: number): HostRecap => ({
+  const recap = (
+    extra: { unreachable?: boolean; rolledBack?: boolean },
+    roundTrips: number,
+  ): HostRecap => ({
     host: name,
     ...tally,
     unreachable: extra.unreachable ?? false,
@@ -54,7 +57,19 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
   try {
     transport = await opts.connect();
   } catch (err) {
-    opts.emit({ type: 'task-end', host: name, index: 0, task: 'connect', taskType: 'connect', handler: false, outcome: 'unreachable', changes: [], diff: [], message: errorMessage(err), durationMs: Date.now() - started });
+    opts.emit({
+      type: 'task-end',
+      host: name,
+      index: 0,
+      task: 'connect',
+      taskType: 'connect',
+      handler: false,
+      outcome: 'unreachable',
+      changes: [],
+      diff: [],
+      message: errorMessage(err),
+      durationMs: Date.now() - started,
+    });
     return recap({ unreachable: true }, 0);
   }
   const remote = new Remote(transport, host.become);
@@ -65,11 +80,32 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
   let failed = false;
   let unreachable = false;
 
-  const runOne = async (pt: PreparedTask, index: number, handler: boolean, upcoming: readonly FactQuery[]): Promise<Outcome> => {
+  const runOne = async (
+    pt: PreparedTask,
+    index: number,
+    handler: boolean,
+    upcoming: readonly FactQuery[],
+  ): Promise<Outcome> => {
     const t0 = Date.now();
     opts.emit({ type: 'task-start', host: name, index, task: pt.task.title, handler });
-    const end = (outcome: Outcome, extra: Partial<Pick<TaskEndEvent, 'changes' | 'diff' | 'message' | 'details'>> = {}): Outcome => {
-      opts.emit({ type: 'task-end', host: name, index, task: pt.task.title, taskType: pt.task.type, handler, outcome, changes: extra.changes ?? [], diff: extra.diff ?? [], ...(extra.message !== undefined ? { message: extra.message } : {}), ...(extra.details !== undefined ? { details: extra.details } : {}), durationMs: Date.now() - t0 });
+    const end = (
+      outcome: Outcome,
+      extra: Partial<Pick<TaskEndEvent, 'changes' | 'diff' | 'message' | 'details'>> = {},
+    ): Outcome => {
+      opts.emit({
+        type: 'task-end',
+        host: name,
+        index,
+        task: pt.task.title,
+        taskType: pt.task.type,
+        handler,
+        outcome,
+        changes: extra.changes ?? [],
+        diff: extra.diff ?? [],
+        ...(extra.message !== undefined ? { message: extra.message } : {}),
+        ...(extra.details !== undefined ? { details: extra.details } : {}),
+        durationMs: Date.now() - t0,
+      });
       return outcome;
     };
     let plan: Plan;
@@ -78,22 +114,35 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
       plan = pt.task.plan(facts, pt.prepared, { host: host.view, notified: handler });
     } catch (err) {
       if (err instanceof UnreachableError) return end('unreachable', { message: err.message });
-      return end('failed', { message: errorMessage(err), ...(err instanceof TaskFailure && err.details !== undefined ? { details: err.details } : {}) });
+      return end('failed', {
+        message: errorMessage(err),
+        ...(err instanceof TaskFailure && err.details !== undefined
+          ? { details: err.details }
+          : {}),
+      });
     }
     if (plan.status === 'fail') return end('failed', { message: plan.message });
     if (plan.status === 'unknown') {
       // Only check mode may leave a question open; a real run must not act on a guess.
-      return opts.check ? end('unknown', { message: plan.reason }) : end('failed', { message: plan.reason });
+      return opts.check
+        ? end('unknown', { message: plan.reason })
+        : end('failed', { message: plan.reason });
     }
     const changes = plan.status === 'change' ? plan.changes : [];
-    const summary = { changes: changes.map((c) => c.summary), diff: changes.flatMap((c) => c.diff) };
+    const summary = {
+      changes: changes.map((c) => c.summary),
+      diff: changes.flatMap((c) => c.diff),
+    };
     if (opts.check) {
       cache.simulate(changes.flatMap((c) => c.effects));
       if (changes.length > 0) for (const n of pt.task.options.notify ?? []) notified.add(n);
       const note = plan.status === 'ok' ? plan.note : undefined;
       const verify = plan.verify?.map((v) => `would ${v.describe}`).join('; ');
       const message = [note, verify].filter((x) => x !== undefined && x !== '').join('; ');
-      return end(changes.length > 0 ? 'would-change' : 'ok', { ...summary, ...(message !== '' ? { message } : {}) });
+      return end(changes.length > 0 ? 'would-change' : 'ok', {
+        ...summary,
+        ...(message !== '' ? { message } : {}),
+      });
     }
     try {
       for (const change of changes) {
@@ -114,10 +163,20 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
         const note = await v.run(remote);
         if (note !== undefined) notes.push(note);
       }
-      return end(changes.length > 0 ? 'changed' : 'ok', { ...summary, ...(notes.length > 0 ? { message: notes.join('; ') } : {}) });
+      return end(changes.length > 0 ? 'changed' : 'ok', {
+        ...summary,
+        ...(notes.length > 0 ? { message: notes.join('; ') } : {}),
+      });
     } catch (err) {
-      if (err instanceof UnreachableError) return end('unreachable', { ...summary, message: err.message });
-      return end('failed', { ...summary, message: errorMessage(err), ...(err instanceof TaskFailure && err.details !== undefined ? { details: err.details } : {}) });
+      if (err instanceof UnreachableError)
+        return end('unreachable', { ...summary, message: err.message });
+      return end('failed', {
+        ...summary,
+        message: errorMessage(err),
+        ...(err instanceof TaskFailure && err.details !== undefined
+          ? { details: err.details }
+          : {}),
+      });
     }
   };
 
@@ -155,7 +214,13 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
         await remote.runStep(step, backupDir, 'rollback');
         opts.emit({ type: 'rollback', host: name, step: describeUndo(step), ok: true });
       } catch (err) {
-        opts.emit({ type: 'rollback', host: name, step: describeUndo(step), ok: false, message: errorMessage(err) });
+        opts.emit({
+          type: 'rollback',
+          host: name,
+          step: describeUndo(step),
+          ok: false,
+          message: errorMessage(err),
+        });
       }
     }
   }

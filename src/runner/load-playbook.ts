@@ -19,11 +19,16 @@ export async function loadPlaybook(path: string): Promise<{ playbook: Playbook; 
     mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(err.message, { ...err.source, file });
-    throw new ConfigError(`cannot load playbook: ${err instanceof Error ? err.message : String(err)}`, { file });
+    throw new ConfigError(
+      `cannot load playbook: ${err instanceof Error ? err.message : String(err)}`,
+      { file },
+    );
   }
   const pb = mod.default as Partial<Playbook> | undefined;
   if (pb?.kind !== 'playbook') {
-    throw new ConfigError('a playbook module must `export default definePlaybook({...})`', { file });
+    throw new ConfigError('a playbook module must `export default definePlaybook({...})`', {
+      file,
+    });
   }
   return { playbook: pb as Playbook, file };
 }

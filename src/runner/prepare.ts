@@ -38,10 +38,25 @@ export async function prepareHost(
   if (pb.varsSchema !== undefined) {
     validate(pb.varsSchema, vars, { file: inv.file, host: h.name });
   }
-  const view: HostView = { name: h.name, address: h.address, environment: inv.environment, groups: h.groups, vars, secrets };
+  const view: HostView = {
+    name: h.name,
+    address: h.address,
+    environment: inv.environment,
+    groups: h.groups,
+    vars,
+    secrets,
+  };
   const tag = (err: unknown): never => {
-    if (err instanceof ConfigError) throw new ConfigError(err.message, { ...err.source, file: err.source.file ?? pbFile, host: h.name });
-    throw new ConfigError(err instanceof Error ? err.message : String(err), { file: pbFile, host: h.name });
+    if (err instanceof ConfigError)
+      throw new ConfigError(err.message, {
+        ...err.source,
+        file: err.source.file ?? pbFile,
+        host: h.name,
+      });
+    throw new ConfigError(err instanceof Error ? err.message : String(err), {
+      file: pbFile,
+      host: h.name,
+    });
   };
   let tasks: readonly Task[];
   let handlers: readonly Task[];
@@ -61,7 +76,8 @@ export async function prepareHost(
   };
   for (const t of handlers) {
     const hname = handlerName(t);
-    if (handlerMap.has(hname)) throw new ConfigError(`two handlers are named "${hname}"`, { file: pbFile });
+    if (handlerMap.has(hname))
+      throw new ConfigError(`two handlers are named "${hname}"`, { file: pbFile });
     handlerMap.set(hname, await prep(t));
   }
   const chosen = tasks.filter((t) => selected(t, filters));
@@ -69,9 +85,17 @@ export async function prepareHost(
     for (const n of t.options.notify ?? []) {
       if (!handlerMap.has(n)) {
         const known = [...handlerMap.keys()];
-        throw new ConfigError(`notify: no handler named "${n}"${known.length > 0 ? ` (handlers: ${known.map((k) => `"${k}"`).join(', ')})` : ' (the playbook has no handlers)'}`, { file: pbFile, task: `"${t.title}"` });
+        throw new ConfigError(
+          `notify: no handler named "${n}"${known.length > 0 ? ` (handlers: ${known.map((k) => `"${k}"`).join(', ')})` : ' (the playbook has no handlers)'}`,
+          { file: pbFile, task: `"${t.title}"` },
+        );
       }
     }
   }
-  return { view, become: h.become && h.user !== 'root', tasks: await Promise.all(chosen.map(prep)), handlers: handlerMap };
+  return {
+    view,
+    become: h.become && h.user !== 'root',
+    tasks: await Promise.all(chosen.map(prep)),
+    handlers: handlerMap,
+  };
 }

@@ -34,8 +34,15 @@ export class Remote implements RemoteShell {
     const command = this.become ? `sudo -n -- /bin/sh -c ${shq(body)}` : `/bin/sh -c ${shq(body)}`;
     this.roundTrips++;
     const res = await this.transport.exec(command, opts);
-    if (this.become && res.code === 1 && /^sudo: (a password is required|a terminal is required)/m.test(res.stderr)) {
-      throw new TaskFailure('become failed: sudo needs a password on this host (fleetbook runs `sudo -n`; allow NOPASSWD for the connecting user)', res.stderr.trim());
+    if (
+      this.become &&
+      res.code === 1 &&
+      /^sudo: (a password is required|a terminal is required)/m.test(res.stderr)
+    ) {
+      throw new TaskFailure(
+        'become failed: sudo needs a password on this host (fleetbook runs `sudo -n`; allow NOPASSWD for the connecting user)',
+        res.stderr.trim(),
+      );
     }
     return res;
   }
@@ -44,8 +51,15 @@ export class Remote implements RemoteShell {
   async runStep(step: UndoStep, backupDir: string, backupId: string): Promise<RestoreStep | null> {
     switch (step.op) {
       case 'run': {
-        const res = await this.exec(step.script, step.stdin !== undefined ? { stdin: step.stdin } : {});
-        if (res.code !== 0) throw new TaskFailure(`${step.describe}: failed with exit code ${res.code}`, tail(`${res.stderr}${res.stdout}`));
+        const res = await this.exec(
+          step.script,
+          step.stdin !== undefined ? { stdin: step.stdin } : {},
+        );
+        if (res.code !== 0)
+          throw new TaskFailure(
+            `${step.describe}: failed with exit code ${res.code}`,
+            tail(`${res.stderr}${res.stdout}`),
+          );
         return null;
       }
       case 'write':
@@ -56,9 +70,16 @@ export class Remote implements RemoteShell {
     }
   }
 
-  private async write(step: Extract<Step, { op: 'write' }>, backupDir: string, backupId: string): Promise<RestoreStep> {
+  private async write(
+    step: Extract<Step, { op: 'write' }>,
+    backupDir: string,
+    backupId: string,
+  ): Promise<RestoreStep> {
     const backup = `${backupDir}/${backupId}`;
-    const validate = step.validate === undefined ? '' : `if ! ( ${step.validate.replace(/%s/g, '"$tmp"')} ) >"$tmp.out" 2>&1; then cat "$tmp.out" >&2; rm -f "$tmp.out"; echo "@@validate-failed" >&2; exit 3; fi; rm -f "$tmp.out"\n`;
+    const validate =
+      step.validate === undefined
+        ? ''
+        : `if ! ( ${step.validate.replace(/%s/g, '"$tmp"')} ) >"$tmp.out" 2>&1; then cat "$tmp.out" >&2; rm -f "$tmp.out"; echo "@@validate-failed" >&2; exit 3; fi; rm -f "$tmp.out"\n`;
     // Temp file in the same directory, attributes set, validated, then renamed: a killed run never
     // leaves a half-written file, and a failed validation leaves the live file untouched.
     const script =
@@ -70,12 +91,22 @@ export class Remote implements RemoteShell {
       validate +
       `mv -f -- "$tmp" "$p"\ntrap - EXIT\n`;
     const res = await this.exec(script, { stdin: step.content });
-    const undo: RestoreStep = { op: 'restore', path: step.path, backup: res.stdout.includes('@@backup') ? backup : null };
+    const undo: RestoreStep = {
+      op: 'restore',
+      path: step.path,
+      backup: res.stdout.includes('@@backup') ? backup : null,
+    };
     if (res.code !== 0) {
       if (res.stderr.includes('@@validate-failed')) {
-        throw new TaskFailure(`validate command failed for ${step.path}; the live file was not changed`, tail(res.stderr.replace('@@validate-failed', '')));
+        throw new TaskFailure(
+          `validate command failed for ${step.path}; the live file was not changed`,
+          tail(res.stderr.replace('@@validate-failed', '')),
+        );
       }
-      throw new TaskFailure(`writing ${step.path} failed with exit code ${res.code}`, tail(res.stderr));
+      throw new TaskFailure(
+        `writing ${step.path} failed with exit code ${res.code}`,
+        tail(res.stderr),
+      );
     }
     return undo;
   }

@@ -33,7 +33,10 @@ export interface RunResult {
 export const EXIT = { ok: 0, config: 1, failed: 2, unreachable: 4 } as const;
 
 export function newRunId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
 /** Exit status: 2 if any task failed, else 4 if any host was unreachable, else 0. */
@@ -66,21 +69,39 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
   const inv = await loadInventory(opts.inventory);
   const { playbook, file } = await loadPlaybook(opts.playbook);
   const hosts = targetHosts(inv, playbook.hosts, opts.limit);
-  if (hosts.length === 0) throw new ConfigError(`no hosts selected (playbook hosts: ${playbook.hosts.join(',')}${opts.limit !== undefined ? `, --limit ${opts.limit}` : ''})`, { file: inv.file });
+  if (hosts.length === 0)
+    throw new ConfigError(
+      `no hosts selected (playbook hosts: ${playbook.hosts.join(',')}${opts.limit !== undefined ? `, --limit ${opts.limit}` : ''})`,
+      { file: inv.file },
+    );
   const secrets = await loadSecrets(inv.environment, playbook.secrets);
   for (const v of Object.values(secrets)) opts.onSecret?.(v);
   const prepared: PreparedHost[] = [];
   for (const h of hosts) prepared.push(await prepareHost(playbook, file, inv, h, opts, secrets));
 
   const runId = newRunId();
-  emit({ type: 'run-start', runId, playbook: file, inventory: inv.file, environment: inv.environment, check: opts.check, hosts: hosts.map((h) => h.name) });
+  emit({
+    type: 'run-start',
+    runId,
+    playbook: file,
+    inventory: inv.file,
+    environment: inv.environment,
+    check: opts.check,
+    hosts: hosts.map((h) => h.name),
+  });
   const limit = pLimit(Math.max(1, opts.forks));
   const recap = await Promise.all(
     prepared.map((ph, i) =>
       limit(async () => {
         const h = hosts[i];
         if (h === undefined) throw new Error('host list mismatch');
-        const r = await runHost(ph, { runId, check: opts.check, rollback: opts.rollback, emit, connect: connector(h, opts.acceptNewHostKeys) });
+        const r = await runHost(ph, {
+          runId,
+          check: opts.check,
+          rollback: opts.rollback,
+          emit,
+          connect: connector(h, opts.acceptNewHostKeys),
+        });
         emit({ type: 'host-end', recap: r });
         return r;
       }),

@@ -14,7 +14,8 @@ export function secretsDir(): string {
 }
 
 export function secretsFile(environment: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(environment)) throw new ConfigError(`environment name "${environment}" cannot name a secrets file`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(environment))
+    throw new ConfigError(`environment name "${environment}" cannot name a secrets file`);
   return join(secretsDir(), `${environment}.json`);
 }
 
@@ -35,16 +36,28 @@ async function readStore(file: string): Promise<Record<string, string>> {
     throw err;
   }
   if ((mode & 0o077) !== 0) {
-    throw new ConfigError(`secrets file is readable by others (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${displayPath(file)}`, { file: displayPath(file) });
+    throw new ConfigError(
+      `secrets file is readable by others (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${displayPath(file)}`,
+      { file: displayPath(file) },
+    );
   }
   let data: unknown;
   try {
     data = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`secrets file is not valid JSON: ${err instanceof Error ? err.message.replace(/: .*$/, '') : ''}`, { file: displayPath(file) });
+    throw new ConfigError(
+      `secrets file is not valid JSON: ${err instanceof Error ? err.message.replace(/: .*$/, '') : ''}`,
+      { file: displayPath(file) },
+    );
   }
-  if (data === null || typeof data !== 'object' || Object.values(data).some((v) => typeof v !== 'string')) {
-    throw new ConfigError('secrets file must be a JSON object of strings', { file: displayPath(file) });
+  if (
+    data === null ||
+    typeof data !== 'object' ||
+    Object.values(data).some((v) => typeof v !== 'string')
+  ) {
+    throw new ConfigError('secrets file must be a JSON object of strings', {
+      file: displayPath(file),
+    });
   }
   return data as Record<string, string>;
 }
@@ -62,7 +75,10 @@ async function writeStore(file: string, values: Record<string, string>): Promise
  * The playbook's secrets for an environment: generated ones are created on first use and then
  * kept stable; operator ones must have been set. Missing ones are listed in one error.
  */
-export async function loadSecrets(environment: string, specs: Readonly<Record<string, SecretSpec>>): Promise<Record<string, string>> {
+export async function loadSecrets(
+  environment: string,
+  specs: Readonly<Record<string, SecretSpec>>,
+): Promise<Record<string, string>> {
   const names = Object.keys(specs);
   if (names.length === 0) return {};
   const file = secretsFile(environment);
@@ -76,11 +92,16 @@ export async function loadSecrets(environment: string, specs: Readonly<Record<st
       store[name] = generateSecret(spec.generate.length);
       generated = true;
     } else {
-      missing.push(`  ${name}: ${spec.operator.description}\n    set it with: fleetbook secret set ${environment} ${name}   (reads the value from standard input)`);
+      missing.push(
+        `  ${name}: ${spec.operator.description}\n    set it with: fleetbook secret set ${environment} ${name}   (reads the value from standard input)`,
+      );
     }
   }
   if (missing.length > 0) {
-    throw new ConfigError(`secrets not set for environment "${environment}":\n${missing.join('\n')}`, { file: displayPath(file) });
+    throw new ConfigError(
+      `secrets not set for environment "${environment}":\n${missing.join('\n')}`,
+      { file: displayPath(file) },
+    );
   }
   if (generated) await writeStore(file, store);
   const out: Record<string, string> = {};
@@ -89,10 +110,12 @@ export async function loadSecrets(environment: string, specs: Readonly<Record<st
 }
 
 export async function setSecret(environment: string, name: string, value: string): Promise<string> {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ConfigError(`secret name "${name}": use letters, digits and underscores`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new ConfigError(`secret name "${name}": use letters, digits and underscores`);
   // A trailing newline from `echo` or a file would silently become part of a password.
   const clean = value.replace(/\r?\n$/, '');
-  if (clean === '' || /[\r\n]/.test(clean)) throw new ConfigError(`secret ${name}: the value must be one non-empty line`);
+  if (clean === '' || /[\r\n]/.test(clean))
+    throw new ConfigError(`secret ${name}: the value must be one non-empty line`);
   const file = secretsFile(environment);
   const store = await readStore(file);
   store[name] = clean;

@@ -39,7 +39,12 @@ function matches(patterns: string, name: string): boolean {
   }
   return patterns.split(',').some((p) => {
     if (p.startsWith('!')) return false;
-    const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const re = new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
     return re.test(name);
   });
 }
@@ -52,7 +57,12 @@ export function keyTypeOf(key: Buffer): string {
 }
 
 /** Like OpenSSH: a key of the same type recorded for this host but different means the key changed. */
-export function verifyHostKey(entries: readonly KnownHostEntry[], address: string, port: number, key: Buffer): HostKeyVerdict {
+export function verifyHostKey(
+  entries: readonly KnownHostEntry[],
+  address: string,
+  port: number,
+  key: Buffer,
+): HostKeyVerdict {
   const name = hostPattern(address, port);
   const type = keyTypeOf(key);
   let changed: number | undefined;

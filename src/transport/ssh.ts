@@ -23,7 +23,12 @@ export async function connectSsh(target: SshTarget, timeoutMs = 15_000): Promise
   const ssh = new NodeSSH();
   const where = `${target.user}@${target.address}:${target.port}`;
   const agent = process.env.SSH_AUTH_SOCK;
-  const auth = target.key !== undefined ? { privateKeyPath: target.key } : agent !== undefined ? { agent } : {};
+  const auth =
+    target.key !== undefined
+      ? { privateKeyPath: target.key }
+      : agent !== undefined
+        ? { agent }
+        : {};
   try {
     await ssh.connect({
       host: target.address,
@@ -62,7 +67,9 @@ export async function connectSsh(target: SshTarget, timeoutMs = 15_000): Promise
   }
   if (newKey !== undefined) {
     await mkdir(dirname(target.knownHosts), { recursive: true });
-    await appendFile(target.knownHosts, knownHostsLine(target.address, target.port, newKey), { mode: 0o600 });
+    await appendFile(target.knownHosts, knownHostsLine(target.address, target.port, newKey), {
+      mode: 0o600,
+    });
   }
   let lost: string | undefined;
   // node-ssh drops its error listener after connecting; without ours a reset would crash the process.
@@ -72,9 +79,12 @@ export async function connectSsh(target: SshTarget, timeoutMs = 15_000): Promise
   ssh.connection?.on('close', () => {
     lost ??= 'connection closed';
   });
+  // A function, not the variable: the listeners above set it while an exec is awaited.
+  const lostReason = (): string | undefined => lost;
   return {
     async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
-      if (lost !== undefined) throw new UnreachableError(`connection to ${where} lost: ${lost}`);
+      const gone = lostReason();
+      if (gone !== undefined) throw new UnreachableError(`connection to ${where} lost: ${gone}`);
       try {
         const res = await ssh.execCommand(command, {
           noTrim: true,
@@ -83,13 +93,21 @@ export async function connectSsh(target: SshTarget, timeoutMs = 15_000): Promise
             : {}),
         });
         if (res.code === null) {
-          if (lost !== undefined) throw new UnreachableError(`connection to ${where} lost: ${lost}`);
-          return { code: 255, stdout: res.stdout, stderr: `${res.stderr}killed by signal ${res.signal ?? '?'}` };
+          const reason = lostReason();
+          if (reason !== undefined)
+            throw new UnreachableError(`connection to ${where} lost: ${reason}`);
+          return {
+            code: 255,
+            stdout: res.stdout,
+            stderr: `${res.stderr}(the remote command ended without an exit status)`,
+          };
         }
         return { code: res.code, stdout: res.stdout, stderr: res.stderr };
       } catch (err) {
         if (err instanceof UnreachableError) throw err;
-        throw new UnreachableError(`connection to ${where} lost: ${err instanceof Error ? err.message : String(err)}`);
+        throw new UnreachableError(
+          `connection to ${where} lost: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     },
     close() {

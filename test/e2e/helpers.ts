@@ -19,9 +19,15 @@ export interface CliResult {
 }
 
 /** Run the real CLI as a user would, from the project root. */
-export function fleetbook(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function fleetbook(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/fleetbook.js', ...args], { cwd: ROOT, env: { ...process.env, ...env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, ['bin/fleetbook.js', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, NO_COLOR: '1' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -40,7 +46,9 @@ export function fleetbook(args: readonly string[], env: Record<string, string> =
 }
 
 export function taskEnds(r: CliResult, host?: string): TaskEndEvent[] {
-  return r.events.filter((e): e is TaskEndEvent => e.type === 'task-end' && (host === undefined || e.host === host));
+  return r.events.filter(
+    (e): e is TaskEndEvent => e.type === 'task-end' && (host === undefined || e.host === host),
+  );
 }
 
 /** Run a shell command on a lab host over the system ssh (independent of fleetbook's transport). */
@@ -52,7 +60,13 @@ export async function onHost(host: string, command: string): Promise<string> {
 
 /** A fingerprint of paths on a host (content hash, mode, owner) to prove a run changed nothing. */
 export async function snapshot(host: string, paths: readonly string[]): Promise<string> {
-  const stats = paths.map((p) => `if [ -e '${p}' ]; then stat -c '%n %a %U %G %F' '${p}'; [ -f '${p}' ] && sha256sum '${p}'; else echo 'absent ${p}'; fi`);
+  const stats = paths.map(
+    (p) =>
+      `if [ -e '${p}' ]; then stat -c '%n %a %U %G %F' '${p}'; [ -f '${p}' ] && sha256sum '${p}'; else echo 'absent ${p}'; fi`,
+  );
   const cmd = [...stats, 'true'].join('; ');
-  return onHost(host, `${cmd}; dpkg-query -W -f='\${Package} \${Status}\\n' 2>/dev/null | sha256sum; getent passwd | sha256sum`);
+  return onHost(
+    host,
+    `${cmd}; dpkg-query -W -f='\${Package} \${Status}\\n' 2>/dev/null | sha256sum; getent passwd | sha256sum`,
+  );
 }

@@ -9,11 +9,15 @@ export const typed = definePlaybook({
   vars: { workers: 2 },
   secrets: { api_token: { operator: { description: 'token' } } },
   tasks: (host) => [
-    templateFile({ src: 'x.ejs', dest: '/etc/x', vars: { domain: host.vars.domain, token: host.secrets.api_token } }),
+    templateFile({
+      src: 'x.ejs',
+      dest: '/etc/x',
+      vars: { domain: host.vars.domain, token: host.secrets.api_token },
+    }),
     // @ts-expect-error a var the schema does not declare
-    ensureDir({ path: host.vars.domian }),
+    ensureDir({ path: host.vars.domian as string }),
     // @ts-expect-error a secret the playbook does not declare
-    ensureDir({ path: host.secrets.api_tokn }),
+    ensureDir({ path: host.secrets.api_tokn as string }),
     // @ts-expect-error a misspelled task param
     ensureDir({ path: '/srv', mdoe: '0755' }),
     // @ts-expect-error a param of the wrong type
@@ -21,5 +25,11 @@ export const typed = definePlaybook({
   ],
 });
 
-// @ts-expect-error vars defaults must match the schema's types
-definePlaybook({ name: 'bad', hosts: 'all', varsSchema: Type.Object({ workers: Type.Integer() }), vars: { workers: 'two' }, tasks: [] });
+definePlaybook({
+  name: 'bad',
+  hosts: 'all',
+  varsSchema: Type.Object({ workers: Type.Integer() }),
+  // @ts-expect-error vars defaults must match the schema's types
+  vars: { workers: 'two' },
+  tasks: [],
+});

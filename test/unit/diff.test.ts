@@ -7,7 +7,10 @@ test('unified file diff names host and path', () => {
   const d = fileDiff('web1', '/etc/app.conf', Buffer.from('a\nb\n'), Buffer.from('a\nc\n'));
   assert.equal(d.kind, 'file');
   if (d.kind !== 'file') return;
-  assert.match(d.unified, /^--- web1:\/etc\/app.conf\t\(before\)\n\+\+\+ web1:\/etc\/app.conf\t\(after\)\n/);
+  assert.match(
+    d.unified,
+    /^--- web1:\/etc\/app.conf\t\(before\)\n\+\+\+ web1:\/etc\/app.conf\t\(after\)\n/,
+  );
   assert.match(d.unified, /\n-b\n\+c\n/);
 });
 

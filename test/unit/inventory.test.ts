@@ -53,23 +53,38 @@ test('host patterns and --limit', async () => {
   assert.deepEqual(names('site,!web2'), ['db1', 'web1']);
   assert.deepEqual(names('site,&web'), ['web1', 'web2']);
   assert.deepEqual(names('db1'), ['db1']);
-  assert.throws(() => selectHosts(inv, 'wbe1', '--limit'), /--limit "wbe1" matches no host or group/);
-  assert.deepEqual(targetHosts(inv, ['web'], 'web2,db1').map((h) => h.name), ['web2']);
+  assert.throws(
+    () => selectHosts(inv, 'wbe1', '--limit'),
+    /--limit "wbe1" matches no host or group/,
+  );
+  assert.deepEqual(
+    targetHosts(inv, ['web'], 'web2,db1').map((h) => h.name),
+    ['web2'],
+  );
 });
 
 test('validation errors name the file, line and field', async () => {
   const cases: [string, RegExp][] = [
-    [INV.replace('port: 2222', 'port: "2222"'), /inv\.yaml:\d+:\d+: hosts\.db1\.port: expected value that must be integer, got "2222"/],
-    [INV.replace('address: 10.0.0.2', 'adress: 10.0.0.2'), /hosts\.web2\.adress: unknown field \(did you mean "address"\?\)/],
+    [
+      INV.replace('port: 2222', 'port: "2222"'),
+      /inv\.yaml:\d+:\d+: hosts\.db1\.port: expected value that must be integer, got "2222"/,
+    ],
+    [
+      INV.replace('address: 10.0.0.2', 'adress: 10.0.0.2'),
+      /hosts\.web2\.adress: unknown field \(did you mean "address"\?\)/,
+    ],
     [INV.replace('environment: staging\n', ''), /environment: required field is missing/],
     [INV.replace('[web1, web2]', '[web1, web3]'), /group "web" lists unknown host "web3"/],
     ['hosts: [', /not valid YAML/],
   ];
   for (const [text, want] of cases) {
-    await assert.rejects(loadInventory(yamlFile(text)), (err: Error & { describe?: () => string }) => {
-      assert.match(err.describe?.() ?? err.message, want);
-      return true;
-    });
+    await assert.rejects(
+      loadInventory(yamlFile(text)),
+      (err: Error & { describe?: () => string }) => {
+        assert.match(err.describe?.() ?? err.message, want);
+        return true;
+      },
+    );
   }
   await assert.rejects(loadInventory('/nonexistent/inv.yaml'), /inventory file not found/);
 });

@@ -4,13 +4,22 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fact, type FileFact, type CommandFact, type UserFact, type PackagesFact } from '../../src/core/facts.ts';
+import {
+  fact,
+  type FileFact,
+  type CommandFact,
+  type UserFact,
+  type PackagesFact,
+} from '../../src/core/facts.ts';
 import { buildProbeScript, lineHashes, sha256 } from '../../src/core/probe-script.ts';
 
 // The probe script runs under the controller's own /bin/sh (dash on Debian, as on the hosts).
 function probe(queries: Parameters<typeof buildProbeScript>[0]) {
   const p = buildProbeScript(queries);
-  const out = execFileSync('/bin/sh', ['-c', p.script], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  const out = execFileSync('/bin/sh', ['-c', p.script], {
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C' },
+  });
   return p.parse(out);
 }
 
@@ -51,7 +60,11 @@ test('content that looks like a block marker cannot forge a block', () => {
 });
 
 test('command facts keep exit code and output; a script that exits does not end the probe', () => {
-  const [ok, bad, after] = probe([fact.command('echo hi; echo err >&2'), fact.command('exit 3'), fact.command('printf done')]) as CommandFact[];
+  const [ok, bad, after] = probe([
+    fact.command('echo hi; echo err >&2'),
+    fact.command('exit 3'),
+    fact.command('printf done'),
+  ]) as CommandFact[];
   // Like any shell command substitution, trailing newlines are dropped.
   assert.deepEqual(ok, { code: 0, stdout: 'hi\nerr' });
   assert.equal(bad?.code, 3);

@@ -14,5 +14,8 @@ export default definePlaybook({
   name: 'bad input',
   hosts: 'all',
   // The first task is fine: the run must stop before it touches any host.
-  tasks: () => [copyFile({ content: 'should never be written\n', dest: '/etc/fb-canary' }), mistakes[process.env.FB_CASE ?? 'none']()],
+  tasks: () => [
+    copyFile({ content: 'should never be written\n', dest: '/etc/fb-canary' }),
+    mistakes[process.env.FB_CASE ?? 'none'](),
+  ],
 });

@@ -1,25 +1,66 @@
 // One playbook per built-in task, chosen by FB_CASE, for the Ansible-style four passes.
 import { definePlaybook, type TaskEntry, type Task } from '../../../src/index.ts';
-import { aptInstall, command, copyFile, cronDaily, ensureDir, ensureUser, serviceRestart, templateFile } from '../../../tasks/index.ts';
+import {
+  aptInstall,
+  command,
+  copyFile,
+  cronDaily,
+  ensureDir,
+  ensureUser,
+  serviceRestart,
+  templateFile,
+} from '../../../tasks/index.ts';
 
 const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
-  ensureDir: { tasks: [ensureDir({ path: '/srv/fb-e2e/data/cache', mode: '0750', owner: 'www-data', group: 'www-data' })] },
+  ensureDir: {
+    tasks: [
+      ensureDir({
+        path: '/srv/fb-e2e/data/cache',
+        mode: '0750',
+        owner: 'www-data',
+        group: 'www-data',
+      }),
+    ],
+  },
   ensureUser: { tasks: [ensureUser({ name: 'fbapp', home: '/var/opt/fbapp' })] },
   templateFile: {
-    tasks: [templateFile({ src: 'site.conf.ejs', dest: '/etc/fb-site.conf', mode: '0640', group: 'www-data', vars: { domain: 'a&b.example.org', upstream: 'unix:/run/app.sock' } })],
+    tasks: [
+      templateFile({
+        src: 'site.conf.ejs',
+        dest: '/etc/fb-site.conf',
+        mode: '0640',
+        group: 'www-data',
+        vars: { domain: 'a&b.example.org', upstream: 'unix:/run/app.sock' },
+      }),
+    ],
   },
   copyFile: { tasks: [copyFile({ content: 'hello from fleetbook\n', dest: '/etc/fb-hello.txt' })] },
-  cronDaily: { tasks: [cronDaily({ name: 'fb-e2e-job', script: '#!/bin/sh\necho fleetbook daily >> /var/log/fb-e2e-job.log\n' })] },
+  cronDaily: {
+    tasks: [
+      cronDaily({
+        name: 'fb-e2e-job',
+        script: '#!/bin/sh\necho fleetbook daily >> /var/log/fb-e2e-job.log\n',
+      }),
+    ],
+  },
   aptInstall: { tasks: [aptInstall({ packages: ['tree'] })] },
-  command: { tasks: [command({ run: 'echo built > /var/tmp/fb-built', creates: '/var/tmp/fb-built' })] },
+  command: {
+    tasks: [command({ run: 'echo built > /var/tmp/fb-built', creates: '/var/tmp/fb-built' })],
+  },
   serviceRestart: {
-    tasks: [copyFile({ content: '# fleetbook e2e\n', dest: '/etc/default/fb-cron-note' }, { notify: ['restart cron'] })],
+    tasks: [
+      copyFile(
+        { content: '# fleetbook e2e\n', dest: '/etc/default/fb-cron-note' },
+        { notify: ['restart cron'] },
+      ),
+    ],
     handlers: [serviceRestart({ name: 'cron' }, { name: 'restart cron' })],
   },
 };
 
 const chosen = cases[process.env.FB_CASE ?? ''];
-if (chosen === undefined) throw new Error(`FB_CASE must be one of ${Object.keys(cases).join(', ')}`);
+if (chosen === undefined)
+  throw new Error(`FB_CASE must be one of ${Object.keys(cases).join(', ')}`);
 
 export default definePlaybook({
   name: `four passes: ${process.env.FB_CASE ?? ''}`,
