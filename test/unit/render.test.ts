@@ -61,7 +61,6 @@ test('data: host vars, task vars over them, and host', () => {
     name: 'web1',
     address: '127.0.1.1',
     environment: 'staging',
-    secrets: {},
     groups: ['web'],
   });
 });

@@ -1,0 +1,256 @@
+import {
+  defineTask,
+  fact,
+  shq,
+  Type,
+  TaskFailure,
+  type Change,
+  type FileFact,
+  type Plan,
+  type RemoteShell,
+  type ServiceFact,
+  type VerifyAction,
+  type Static,
+} from '../src/index.ts';
+
+const Params = Type.Object(
+  {
+    /** A unit name ("nginx", "nginx.service") or a sysv init script name. */
+    name: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9@_.:-]*$',
+      maxLength: 200,
+      description: 'a service name',
+    }),
+    action: Type.Optional(Type.Union([Type.Literal('restart'), Type.Literal('reload')])),
+    /** Act even when not notified (e.g. a one-off restart). */
+    force: Type.Optional(Type.Boolean()),
+    /** How long the verify action waits for the service to become active after the restart. */
+    activeTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+  },
+  { additionalProperties: false },
+);
+
+export type ServiceRestartParams = Static<typeof Params>;
+
+/** The bare name systemd and `service` understand for the unit file paths: "nginx.service" -> "nginx". */
+function baseName(name: string): string {
+  return name.replace(/\.service$/, '');
+}
+
+/** Where a unit (or init script) for the service may live; a file task earlier in the play may be about to write one. */
+export function unitFilePaths(name: string): string[] {
+  const base = baseName(name);
+  // A name with another suffix (".socket", ".timer") is a unit name as is; otherwise it is a service.
+  const unit = /\.[a-z]+$/.test(name) && !name.endsWith('.service') ? name : `${base}.service`;
+  return [
+    `/etc/systemd/system/${unit}`,
+    `/lib/systemd/system/${unit}`,
+    `/usr/lib/systemd/system/${unit}`,
+    `/etc/init.d/${base}`,
+  ];
+}
+
+export const serviceRestart = defineTask({
+  type: 'serviceRestart',
+  params: Params,
+  describe: (p) => `${p.action ?? 'restart'} ${p.name}`,
+  probe: (p) => {
+    const spec: Record<string, ReturnType<typeof fact.file> | ReturnType<typeof fact.service>> = {
+      service: fact.service(p.name),
+    };
+    for (const path of unitFilePaths(p.name)) spec[`unit:${path}`] = fact.file(path);
+    return spec;
+  },
+  plan: (p, facts, _prepared, ctx): Plan => {
+    if (!ctx.notified && p.force !== true) return { status: 'ok', note: 'not notified' };
+    const action = p.action ?? 'restart';
+    const service = facts.service as ServiceFact;
+    const units = unitFilePaths(p.name)
+      .map((path) => facts[`unit:${path}`] as FileFact)
+      .filter((f) => f.exists);
+    const initScript = units.find((f) => f.path.startsWith('/etc/init.d/'));
+    const systemdUnit = units.find((f) => !f.path.startsWith('/etc/init.d/'));
+
+    if (service.enabled === 'masked') {
+      return {
+        status: 'fail',
+        message: `service ${p.name} is masked; unmask it before it can be ${action}ed`,
+      };
+    }
+
+    let manager: 'systemd' | 'sysv';
+    if (
+      service.manager === 'systemd' &&
+      (service.exists || systemdUnit !== undefined || initScript !== undefined)
+    ) {
+      // systemd runs init scripts through its sysv generator, so systemctl handles both.
+      manager = 'systemd';
+    } else if (
+      service.manager === 'sysv' ||
+      (service.manager === 'none' && initScript !== undefined)
+    ) {
+      manager = 'sysv';
+    } else if (service.manager === 'none' && systemdUnit !== undefined) {
+      return {
+        status: 'fail',
+        message: `${systemdUnit.path} exists but systemd is not running on this host, so ${p.name} cannot be ${action}ed`,
+      };
+    } else {
+      // Nothing to restart: no loaded unit, no unit file, no init script.
+      //
+      // The plan cannot tell check mode from a real run, so the outcome must be honest in both:
+      // - In check mode, earlier tasks' file writes are overlaid, but a unit installed by a package
+      //   (aptInstall) is not a file effect the runner can simulate. "fail" would be a false failure
+      //   for the common "install nginx, then restart it" play, which DESIGN.md forbids.
+      // - "change" would claim a restart that may well be impossible.
+      // - In a real run the facts are real: whatever was to install the unit has run, and it is
+      //   not there, so the restart cannot happen. A real run cannot act on `unknown`, and the
+      //   runner reports it as failed with this reason (src/runner/host-run.ts), which is the truth.
+      // So: `unknown`, with a reason that reads right in both modes.
+      return {
+        status: 'unknown',
+        reason:
+          `service ${p.name} is not installed yet (no loaded unit, no unit file or init script at ` +
+          `${unitFilePaths(p.name).join(', ')}); an earlier task may install it — if none does, it cannot be ${action}ed`,
+      };
+    }
+    const change = restartChange(p.name, action, manager);
+    return {
+      status: 'change',
+      changes: [change],
+      verify: [activeCheck(p.name, manager, p.activeTimeoutSeconds ?? 30)],
+    };
+  },
+});
+
+export function restartChange(
+  name: string,
+  action: 'restart' | 'reload',
+  manager: 'systemd' | 'sysv',
+): Change {
+  const n = shq(name);
+  // daemon-reload first, also before a reload: a unit file written by an earlier task (ExecReload=,
+  // Environment=) is otherwise ignored, and systemctl warns "changed on disk" instead of using it.
+  const script =
+    manager === 'systemd'
+      ? `systemctl daemon-reload && systemctl ${action} -- ${n}`
+      : `service ${shq(baseName(name))} ${action}`;
+  const step = { op: 'run', describe: `${action} ${name}`, script } as const;
+  return {
+    summary: `${action} service ${name}`,
+    diff: [{ kind: 'item', sign: '~', text: `${action} ${name}` }],
+    steps: [step],
+    // A restart cannot be undone. On rollback the runner restores the files this restart depended
+    // on, then replays the restart (afterUndo) so the service runs with the restored configuration.
+    undo: [],
+    afterUndo: [step],
+    effects: [{ kind: 'service', fact: { name, exists: true, active: 'active' } }],
+  };
+}
+
+export interface ActiveCheckOptions {
+  /** Milliseconds between polls. */
+  readonly intervalMs?: number;
+  /** How long the service must stay active before it counts (catches a crash right after start). */
+  readonly settleMs?: number;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** What one poll of the service said. */
+export interface ActivePoll {
+  /** `systemctl is-active` word: active, activating, deactivating, reloading, inactive, failed, ... */
+  readonly state: string;
+  /** systemd's NRestarts (Restart= loops), when known. */
+  readonly restarts: number | null;
+}
+
+/** The poll script: one round trip per poll. */
+export function pollScript(name: string, manager: 'systemd' | 'sysv'): string {
+  if (manager === 'sysv') {
+    return `if service ${shq(baseName(name))} status >/dev/null 2>&1; then echo active; else echo inactive; fi; echo`;
+  }
+  const n = shq(name);
+  return `systemctl is-active -- ${n} 2>/dev/null; systemctl show -p NRestarts --value -- ${n} 2>/dev/null`;
+}
+
+export function parsePoll(stdout: string): ActivePoll {
+  const [state = '', restarts = ''] = stdout.split('\n').map((l) => l.trim());
+  return {
+    state: state === '' ? 'unknown' : state,
+    restarts: /^\d+$/.test(restarts) ? Number(restarts) : null,
+  };
+}
+
+/** States that can still turn into "active" without anyone acting. */
+const TRANSIENT = new Set(['activating', 'deactivating', 'reloading', 'refreshing']);
+
+export function journalScript(name: string): string {
+  return `journalctl -u ${shq(name)} -n 20 --no-pager -o short 2>&1`;
+}
+
+/**
+ * After the restart: the service must reach "active" within the timeout and stay there for a
+ * moment without systemd restarting it (a unit with Restart= that crashes at start shows
+ * "active" for an instant, then "activating (auto-restart)").
+ */
+export function activeCheck(
+  name: string,
+  manager: 'systemd' | 'sysv',
+  timeoutSeconds: number,
+  opts: ActiveCheckOptions = {},
+): VerifyAction {
+  const intervalMs = opts.intervalMs ?? 500;
+  const settleMs = opts.settleMs ?? 1000;
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  return {
+    describe: `check that ${name} is active`,
+    async run(shell: RemoteShell) {
+      const start = now();
+      const deadline = start + timeoutSeconds * 1000;
+      let activeSince: { at: number; restarts: number | null } | undefined;
+      let last: ActivePoll;
+      for (;;) {
+        const res = await shell.exec(pollScript(name, manager));
+        last = parsePoll(res.stdout);
+        const t = now();
+        if (last.state === 'active') {
+          if (
+            activeSince === undefined ||
+            (last.restarts !== null &&
+              activeSince.restarts !== null &&
+              last.restarts !== activeSince.restarts)
+          ) {
+            activeSince = { at: t, restarts: last.restarts };
+          }
+          // At the deadline, two active samples in a row (no restart between) are enough.
+          if (t - activeSince.at >= settleMs || (t >= deadline && activeSince.at < t)) {
+            return `${name} is active after ${((t - start) / 1000).toFixed(1)}s`;
+          }
+        } else if (TRANSIENT.has(last.state)) {
+          activeSince = undefined;
+        } else {
+          // inactive / failed / unknown: it stopped on its own; waiting longer will not help.
+          break;
+        }
+        if (t >= deadline) break;
+        await sleep(Math.min(intervalMs, Math.max(0, deadline - t)));
+      }
+      const waited = ((now() - start) / 1000).toFixed(1);
+      const journal =
+        manager === 'systemd'
+          ? (await shell.exec(journalScript(name))).stdout.trimEnd()
+          : undefined;
+      const message = TRANSIENT.has(last.state)
+        ? `service ${name} is not active: still "${last.state}" after ${waited}s (activeTimeoutSeconds ${timeoutSeconds})`
+        : `service ${name} is not active: it is "${last.state}" after the ${manager === 'systemd' ? 'restart' : 'init script ran'} (${waited}s)`;
+      throw new TaskFailure(
+        message,
+        journal === undefined || journal === ''
+          ? undefined
+          : `last 20 journal lines of ${name}:\n${journal}`,
+      );
+    },
+  };
+}
