@@ -5,6 +5,8 @@ import { jsonReporter } from '../reporter/json.ts';
 import { Redactor } from '../reporter/redact.ts';
 import { terminalReporter } from '../reporter/terminal.ts';
 import { EXIT, runPlaybook } from '../runner/run.ts';
+import { parseSerial, type Serial } from '../runner/rollout.ts';
+import { addRunsCommands } from './runs.ts';
 import { labCommand } from './lab.ts';
 import { secretCommand } from './secret.ts';
 
@@ -17,6 +19,21 @@ function positiveInt(value: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw new InvalidArgumentError('expected a whole number of at least 1');
   return n;
+}
+
+function percent(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 100)
+    throw new InvalidArgumentError('expected a percentage from 0 to 100');
+  return n;
+}
+
+function serial(value: string): Serial {
+  try {
+    return parseSerial(value);
+  } catch (err) {
+    throw new InvalidArgumentError(errorMessage(err));
+  }
 }
 
 function list(value: string): string[] {
@@ -60,6 +77,26 @@ program
     'keep the changes of a failed host instead of undoing them (for debugging)',
   )
   .option(
+    '--serial <n>',
+    'roll out in batches of N hosts or N% of them; each batch finishes before the next',
+    serial,
+  )
+  .option(
+    '--max-fail-percent <p>',
+    'stop the rollout when strictly more than P% of a batch fails',
+    percent,
+  )
+  .option(
+    '--any-errors-fatal',
+    'stop the whole rollout at the first failed or unreachable host',
+    false,
+  )
+  .option(
+    '--retry',
+    'only the hosts that failed or were unreachable in the last run of this playbook and inventory',
+    false,
+  )
+  .option(
     '--accept-new-host-keys',
     'trust and record host keys not yet in known_hosts (a changed key is still refused)',
     false,
@@ -88,6 +125,11 @@ program
         skipTags: o.skipTags,
         rollback: o.rollback,
         acceptNewHostKeys: o.acceptNewHostKeys,
+        serial: o.serial,
+        maxFailPercent: o.maxFailPercent,
+        anyErrorsFatal: o.anyErrorsFatal,
+        retry: o.retry,
+        redact: (t) => redactor.redact(t),
         onSecret: (v) => {
           redactor.add(v);
         },
@@ -97,6 +139,7 @@ program
     process.exitCode = result.exitCode;
   });
 
+addRunsCommands(program, redactor);
 program.addCommand(labCommand());
 program.addCommand(secretCommand());
 

@@ -83,6 +83,11 @@ export interface Change {
    */
   readonly undo: readonly Step[];
   readonly effects: readonly Effect[];
+  /**
+   * Steps to replay after this run's changes on the host are undone, e.g. a restart, which cannot
+   * itself be undone but must happen again so the service runs with the restored files.
+   */
+  readonly afterUndo?: readonly Step[];
 }
 
 /** A read-only check that runs after apply (never in check mode); it throws TaskFailure to fail the task. */

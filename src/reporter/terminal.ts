@@ -112,8 +112,11 @@ export function terminalReporter(
       case 'host-end':
         break;
       case 'run-end':
+        out(`\n${recapTable(e.recap, check, c)}\n`);
+        if (e.stopped !== undefined) out(c.red(`rollout stopped early: ${e.stopped}\n`));
+        if (e.notStarted.length > 0) out(c.red(`never started: ${e.notStarted.join(', ')}\n`));
         out(
-          `\n${recapTable(e.recap, check, c)}\n${c.dim(`run ${e.runId} finished in ${(e.durationMs / 1000).toFixed(1)}s, exit code ${e.exitCode}`)}\n`,
+          `${c.dim(`run ${e.runId} finished in ${(e.durationMs / 1000).toFixed(1)}s, exit code ${e.exitCode}`)}\n`,
         );
         break;
     }

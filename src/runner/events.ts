@@ -70,6 +70,10 @@ export type RunEvent =
       readonly type: 'run-end';
       readonly runId: string;
       readonly recap: readonly HostRecap[];
+      /** Hosts a rollout never started, because it stopped early. */
+      readonly notStarted: readonly string[];
+      /** Why the rollout stopped early, if it did. */
+      readonly stopped?: string;
       readonly durationMs: number;
       readonly exitCode: number;
     };

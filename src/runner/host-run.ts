@@ -5,7 +5,9 @@ import type { HostView, Plan, Task } from '../core/task.ts';
 import type { Transport } from '../transport/types.ts';
 import type { Emit, HostRecap, Outcome, TaskEndEvent } from './events.ts';
 import { FactCache } from './fact-cache.ts';
-import { BACKUP_ROOT, Remote, describeUndo, type UndoStep } from './remote.ts';
+import type { HostJournal } from './journal.ts';
+import { BACKUP_ROOT, Remote } from './remote.ts';
+import { undoChanges } from './undo.ts';
 
 /** Everything about one host that was worked out before connecting. */
 export interface PreparedHost {
@@ -26,37 +28,44 @@ export interface HostRunOptions {
   readonly rollback: boolean;
   readonly emit: Emit;
   readonly connect: () => Promise<Transport>;
+  /** Filled in as the host runs: tasks, undo records, status. */
+  readonly journal: HostJournal;
+  /** Handlers an earlier run owed this host (a change was kept but the handler never ran). */
+  readonly owed: readonly string[];
+  /** Checked before each task: a rollout that must stop (--any-errors-fatal) stops here. */
+  readonly shouldStop: () => boolean;
 }
 
-interface Tally {
-  ok: number;
-  changed: number;
-  unknown: number;
-  failed: number;
-  skipped: number;
+export interface HostResult {
+  readonly recap: HostRecap;
+  /** Handlers notified but not run, whose changes were kept: owed to the next run. */
+  readonly pending: readonly string[];
 }
 
-/** Run one host's tasks in order, then its notified handlers; roll back this run's changes on failure. */
-export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise<HostRecap> {
+/** Run one host's tasks in order, then its notified handlers; undo this run's changes on failure. */
+export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise<HostResult> {
   const started = Date.now();
   const name = host.view.name;
-  const tally: Tally = { ok: 0, changed: 0, unknown: 0, failed: 0, skipped: 0 };
-  const recap = (
-    extra: { unreachable?: boolean; rolledBack?: boolean },
-    roundTrips: number,
-  ): HostRecap => ({
-    host: name,
-    ...tally,
-    unreachable: extra.unreachable ?? false,
-    rolledBack: extra.rolledBack ?? false,
-    roundTrips,
-    durationMs: Date.now() - started,
+  const journal = opts.journal;
+  const tally = { ok: 0, changed: 0, unknown: 0, failed: 0, skipped: 0 };
+  let roundTrips = (): number => 0;
+  const result = (unreachable: boolean, pending: readonly string[]): HostResult => ({
+    recap: {
+      host: name,
+      ...tally,
+      unreachable,
+      rolledBack: journal.rolledBack,
+      roundTrips: roundTrips(),
+      durationMs: Date.now() - started,
+    },
+    pending,
   });
 
   let transport: Transport;
   try {
     transport = await opts.connect();
   } catch (err) {
+    journal.status = 'unreachable';
     opts.emit({
       type: 'task-end',
       host: name,
@@ -70,17 +79,19 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
       message: errorMessage(err),
       durationMs: Date.now() - started,
     });
-    return recap({ unreachable: true }, 0);
+    return result(true, opts.owed);
   }
   const remote = new Remote(transport, host.become);
+  roundTrips = () => remote.roundTrips;
   const cache = new FactCache(remote);
   const backupDir = `${BACKUP_ROOT}/${opts.runId}`;
-  const undoLog: UndoStep[] = [];
-  const notified = new Set<string>();
+  const notified = new Set<string>(opts.owed);
+  let changedAny = false;
   let failed = false;
   let unreachable = false;
 
   const runOne = async (
+    r: Remote,
     pt: PreparedTask,
     index: number,
     handler: boolean,
@@ -92,7 +103,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
       outcome: Outcome,
       extra: Partial<Pick<TaskEndEvent, 'changes' | 'diff' | 'message' | 'details'>> = {},
     ): Outcome => {
-      opts.emit({
+      const event: TaskEndEvent = {
         type: 'task-end',
         host: name,
         index,
@@ -105,40 +116,59 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
         ...(extra.message !== undefined ? { message: extra.message } : {}),
         ...(extra.details !== undefined ? { details: extra.details } : {}),
         durationMs: Date.now() - t0,
+      };
+      opts.emit(event);
+      journal.tasks.push({
+        index,
+        title: event.task,
+        type: event.taskType,
+        handler,
+        outcome,
+        durationMs: event.durationMs,
+        changes: event.changes,
+        ...(event.message !== undefined ? { message: event.message } : {}),
       });
       return outcome;
     };
+    const failure = (
+      err: unknown,
+      extra: Partial<Pick<TaskEndEvent, 'changes' | 'diff'>> = {},
+    ): Outcome =>
+      err instanceof UnreachableError
+        ? end('unreachable', { ...extra, message: err.message })
+        : end('failed', {
+            ...extra,
+            message: errorMessage(err),
+            ...(err instanceof TaskFailure && err.details !== undefined
+              ? { details: err.details }
+              : {}),
+          });
+
     let plan: Plan;
     try {
       const facts = await cache.get(pt.task.probe(pt.prepared), upcoming);
       plan = pt.task.plan(facts, pt.prepared, { host: host.view, notified: handler });
     } catch (err) {
-      if (err instanceof UnreachableError) return end('unreachable', { message: err.message });
-      return end('failed', {
-        message: errorMessage(err),
-        ...(err instanceof TaskFailure && err.details !== undefined
-          ? { details: err.details }
-          : {}),
-      });
+      return failure(err);
     }
     if (plan.status === 'fail') return end('failed', { message: plan.message });
     if (plan.status === 'unknown') {
       // Only check mode may leave a question open; a real run must not act on a guess.
-      return opts.check
-        ? end('unknown', { message: plan.reason })
-        : end('failed', { message: plan.reason });
+      return end(opts.check ? 'unknown' : 'failed', { message: plan.reason });
     }
     const changes = plan.status === 'change' ? plan.changes : [];
     const summary = {
       changes: changes.map((c) => c.summary),
       diff: changes.flatMap((c) => c.diff),
     };
+    if (changes.length > 0) for (const n of pt.task.options.notify ?? []) notified.add(n);
     if (opts.check) {
       cache.simulate(changes.flatMap((c) => c.effects));
-      if (changes.length > 0) for (const n of pt.task.options.notify ?? []) notified.add(n);
-      const note = plan.status === 'ok' ? plan.note : undefined;
-      const verify = plan.verify?.map((v) => `would ${v.describe}`).join('; ');
-      const message = [note, verify].filter((x) => x !== undefined && x !== '').join('; ');
+      const notes = [
+        plan.status === 'ok' ? plan.note : undefined,
+        ...(plan.verify ?? []).map((v) => `would ${v.describe}`),
+      ];
+      const message = notes.filter((x) => x !== undefined && x !== '').join('; ');
       return end(changes.length > 0 ? 'would-change' : 'ok', {
         ...summary,
         ...(message !== '' ? { message } : {}),
@@ -146,21 +176,23 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     }
     try {
       for (const change of changes) {
-        // Undo is recorded before the steps run, so a step failing half-way is still rolled back.
-        undoLog.push(...change.undo);
+        changedAny = true;
+        // Undo is recorded before the steps run, so a step failing half-way is still undone.
+        journal.undo.push(...change.undo.map((u) => ({ ...u, task: index })));
+        journal.afterUndo.push(...(change.afterUndo ?? []));
         for (const step of change.steps) {
-          const restore = await remote.runStep(step, backupDir, randomBytes(6).toString('hex'));
-          if (restore !== null) undoLog.push(restore);
+          const restore = await r.runStep(step, backupDir, randomBytes(6).toString('hex'));
+          if (restore !== null) journal.undo.push({ ...restore, task: index });
         }
       }
-      if (changes.length > 0) {
-        cache.invalidate();
-        for (const n of pt.task.options.notify ?? []) notified.add(n);
-      }
-      const notes: string[] = [];
-      if (plan.status === 'ok' && plan.note !== undefined) notes.push(plan.note);
+      if (changes.length > 0) cache.invalidate();
+      // A plan's note describes what the verify actions would do; once they ran, their results say more.
+      const notes: string[] =
+        plan.status === 'ok' && plan.note !== undefined && (plan.verify ?? []).length === 0
+          ? [plan.note]
+          : [];
       for (const v of plan.verify ?? []) {
-        const note = await v.run(remote);
+        const note = await v.run(r);
         if (note !== undefined) notes.push(note);
       }
       return end(changes.length > 0 ? 'changed' : 'ok', {
@@ -168,15 +200,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
         ...(notes.length > 0 ? { message: notes.join('; ') } : {}),
       });
     } catch (err) {
-      if (err instanceof UnreachableError)
-        return end('unreachable', { ...summary, message: err.message });
-      return end('failed', {
-        ...summary,
-        message: errorMessage(err),
-        ...(err instanceof TaskFailure && err.details !== undefined
-          ? { details: err.details }
-          : {}),
-      });
+      return failure(err, summary);
     }
   };
 
@@ -189,41 +213,54 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     else tally.failed++;
     if (o === 'failed') failed = true;
   };
-
-  const allQueries = (from: number): FactQuery[] =>
+  const upcoming = (from: number): FactQuery[] =>
     host.tasks.slice(from).flatMap((pt) => Object.values(pt.task.probe(pt.prepared)));
 
+  let stopped = false;
   for (const [i, pt] of host.tasks.entries()) {
-    count(await runOne(pt, i + 1, false, allQueries(i + 1)));
+    if (opts.shouldStop()) {
+      stopped = true;
+      break;
+    }
+    count(await runOne(remote, pt, i + 1, false, upcoming(i + 1)));
     if (failed || unreachable) break;
   }
-  if (!failed && !unreachable) {
+  const ran = new Set<string>();
+  if (!failed && !unreachable && !stopped) {
     let i = host.tasks.length;
     for (const [hname, pt] of host.handlers) {
       if (!notified.has(hname)) continue;
-      count(await runOne(pt, ++i, true, []));
+      const o = await runOne(remote, pt, ++i, true, []);
+      count(o);
+      if (o === 'changed' || o === 'ok') ran.add(hname);
       if (failed || unreachable) break;
     }
   }
 
-  let rolledBack = false;
-  if (failed && !opts.check && opts.rollback && undoLog.length > 0) {
-    rolledBack = true;
-    for (const step of undoLog.reverse()) {
-      try {
-        await remote.runStep(step, backupDir, 'rollback');
-        opts.emit({ type: 'rollback', host: name, step: describeUndo(step), ok: true });
-      } catch (err) {
-        opts.emit({
-          type: 'rollback',
-          host: name,
-          step: describeUndo(step),
-          ok: false,
-          message: errorMessage(err),
-        });
-      }
-    }
+  if (failed && !opts.check && opts.rollback && journal.undo.length > 0) {
+    journal.rolledBack = true;
+    await undoChanges(remote, journal.undo, journal.afterUndo, backupDir, false, (r) => {
+      opts.emit({
+        type: 'rollback',
+        host: name,
+        step: r.step,
+        ok: r.ok,
+        ...(r.message !== undefined ? { message: r.message } : {}),
+      });
+    });
   }
   await transport.close();
-  return recap({ unreachable, rolledBack }, remote.roundTrips);
+  journal.status = unreachable
+    ? 'unreachable'
+    : failed
+      ? journal.rolledBack
+        ? 'rolled-back'
+        : 'failed'
+      : changedAny
+        ? 'changed'
+        : 'ok';
+  // Owed handlers: notified, not run, and the changes that notified them were kept.
+  const pending =
+    opts.check || journal.rolledBack ? opts.owed : [...notified].filter((h) => !ran.has(h));
+  return result(unreachable, pending);
 }

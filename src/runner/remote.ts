@@ -1,5 +1,6 @@
 import { TaskFailure, UnreachableError } from '../core/errors.ts';
 import { shq } from '../core/shell.ts';
+import { sha256 } from '../core/probe-script.ts';
 import type { RemoteShell, Step } from '../core/task.ts';
 import type { ExecResult, Transport } from '../transport/types.ts';
 
@@ -11,6 +12,8 @@ export interface RestoreStep {
   readonly op: 'restore';
   readonly path: string;
   readonly backup: string | null;
+  /** sha256 of what the run wrote: a later undo leaves the file alone if someone changed it since. */
+  readonly written: string;
 }
 export type UndoStep = Step | RestoreStep;
 
@@ -95,6 +98,7 @@ export class Remote implements RemoteShell {
       op: 'restore',
       path: step.path,
       backup: res.stdout.includes('@@backup') ? backup : null,
+      written: sha256(step.content),
     };
     if (res.code !== 0) {
       if (res.stderr.includes('@@validate-failed')) {
@@ -109,6 +113,16 @@ export class Remote implements RemoteShell {
       );
     }
     return undo;
+  }
+
+  /** The sha256 of a file now on the host, or null if it is not a regular file. */
+  async currentSha256(path: string): Promise<string | null> {
+    const p = shq(path);
+    const res = await this.exec(
+      `if [ -f ${p} ] && [ ! -L ${p} ]; then sha256sum < ${p} | cut -c1-64; fi`,
+    );
+    const out = res.stdout.trim();
+    return out === '' ? null : out;
   }
 
   private async restore(step: RestoreStep): Promise<void> {

@@ -3,14 +3,17 @@ import pLimit from 'p-limit';
 import { ConfigError } from '../core/errors.ts';
 import { loadInventory, type ResolvedHost } from '../inventory/load.ts';
 import { targetHosts } from '../inventory/select.ts';
+import { loadSecrets } from '../secrets/store.ts';
 import { connectLocal } from '../transport/local.ts';
 import { connectSsh } from '../transport/ssh.ts';
 import type { Transport } from '../transport/types.ts';
 import type { Emit, HostRecap } from './events.ts';
 import { runHost, type PreparedHost } from './host-run.ts';
+import { lastRun, newHostJournal, saveJournal, type Journal } from './journal.ts';
 import { loadPlaybook } from './load-playbook.ts';
+import { owedHandlers, saveOwedHandlers } from './pending.ts';
 import { prepareHost, type Filters } from './prepare.ts';
-import { loadSecrets } from '../secrets/store.ts';
+import { batches, batchStopsRollout, type Serial } from './rollout.ts';
 
 export interface RunOptions extends Filters {
   readonly playbook: string;
@@ -20,13 +23,21 @@ export interface RunOptions extends Filters {
   readonly forks: number;
   readonly rollback: boolean;
   readonly acceptNewHostKeys: boolean;
+  readonly serial?: Serial | undefined;
+  readonly maxFailPercent?: number | undefined;
+  readonly anyErrorsFatal?: boolean | undefined;
+  /** Only the hosts that failed or were unreachable in the last run of this playbook and inventory. */
+  readonly retry?: boolean | undefined;
   /** Called with every secret value before anything is printed, so reporters can mask it. */
   readonly onSecret?: (value: string) => void;
+  /** Masks secrets in what is written to the controller's disk (journals). */
+  readonly redact?: (text: string) => string;
 }
 
 export interface RunResult {
   readonly runId: string;
   readonly recap: readonly HostRecap[];
+  readonly notStarted: readonly string[];
   readonly exitCode: number;
 }
 
@@ -39,9 +50,9 @@ export function newRunId(now = new Date()): string {
     .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Exit status: 2 if any task failed, else 4 if any host was unreachable, else 0. */
-export function exitCodeFor(recap: readonly HostRecap[]): number {
-  if (recap.some((r) => r.failed > 0)) return EXIT.failed;
+/** Exit status: 2 if any task failed or the rollout stopped early, else 4 if any host was unreachable, else 0. */
+export function exitCodeFor(recap: readonly HostRecap[], stoppedEarly: boolean): number {
+  if (stoppedEarly || recap.some((r) => r.failed > 0)) return EXIT.failed;
   if (recap.some((r) => r.unreachable)) return EXIT.unreachable;
   return EXIT.ok;
 }
@@ -62,24 +73,53 @@ function connector(h: ResolvedHost, acceptNew: boolean): () => Promise<Transport
 
 /**
  * Run a playbook against an inventory. Everything that can be validated is validated for every
- * host before the first connection; then hosts run in parallel, `forks` at a time.
+ * host before the first connection; then hosts run in parallel, `forks` at a time, in batches
+ * when `serial` is set.
  */
 export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResult> {
   const started = Date.now();
   const inv = await loadInventory(opts.inventory);
   const { playbook, file } = await loadPlaybook(opts.playbook);
-  const hosts = targetHosts(inv, playbook.hosts, opts.limit);
-  if (hosts.length === 0)
+  let hosts = targetHosts(inv, playbook.hosts, opts.limit);
+  if (opts.retry === true) {
+    const last = await lastRun(file, inv.file);
+    if (last === undefined)
+      throw new ConfigError(
+        `--retry: no earlier run of ${file} with ${inv.file} (see \`fleetbook runs\`)`,
+      );
+    const again = new Set(
+      Object.entries(last.hosts)
+        .filter(([, h]) => h.status !== 'ok' && h.status !== 'changed')
+        .map(([n]) => n),
+    );
+    hosts = hosts.filter((h) => again.has(h.name));
+    if (hosts.length === 0)
+      throw new ConfigError(`--retry: every host of run ${last.runId} succeeded; nothing to retry`);
+  }
+  if (hosts.length === 0) {
     throw new ConfigError(
       `no hosts selected (playbook hosts: ${playbook.hosts.join(',')}${opts.limit !== undefined ? `, --limit ${opts.limit}` : ''})`,
       { file: inv.file },
     );
+  }
   const secrets = await loadSecrets(inv.environment, playbook.secrets);
   for (const v of Object.values(secrets)) opts.onSecret?.(v);
-  const prepared: PreparedHost[] = [];
-  for (const h of hosts) prepared.push(await prepareHost(playbook, file, inv, h, opts, secrets));
+  const prepared = new Map<string, PreparedHost>();
+  for (const h of hosts)
+    prepared.set(h.name, await prepareHost(playbook, file, inv, h, opts, secrets));
+  const owed = opts.check ? {} : await owedHandlers(file, inv.file);
 
   const runId = newRunId();
+  const journal: Journal = {
+    runId,
+    playbook: file,
+    inventory: inv.file,
+    environment: inv.environment,
+    check: opts.check,
+    startedAt: new Date(started).toISOString(),
+    hosts: Object.fromEntries(hosts.map((h) => [h.name, newHostJournal()])),
+  };
+  const redact = opts.redact ?? ((t: string) => t);
   emit({
     type: 'run-start',
     runId,
@@ -89,25 +129,71 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
     check: opts.check,
     hosts: hosts.map((h) => h.name),
   });
+
   const limit = pLimit(Math.max(1, opts.forks));
-  const recap = await Promise.all(
-    prepared.map((ph, i) =>
-      limit(async () => {
-        const h = hosts[i];
-        if (h === undefined) throw new Error('host list mismatch');
-        const r = await runHost(ph, {
-          runId,
-          check: opts.check,
-          rollback: opts.rollback,
-          emit,
-          connect: connector(h, opts.acceptNewHostKeys),
-        });
-        emit({ type: 'host-end', recap: r });
-        return r;
-      }),
-    ),
-  );
-  const exitCode = exitCodeFor(recap);
-  emit({ type: 'run-end', runId, recap, durationMs: Date.now() - started, exitCode });
-  return { runId, recap, exitCode };
+  const recap: HostRecap[] = [];
+  const pending: Record<string, readonly string[]> = {};
+  let fatal = false;
+  let stoppedEarly = false;
+  for (const batch of batches(hosts, opts.serial)) {
+    if (stoppedEarly) break;
+    const results = await Promise.all(
+      batch.map((h) =>
+        limit(async () => {
+          const ph = prepared.get(h.name);
+          const hj = journal.hosts[h.name];
+          if (ph === undefined || hj === undefined)
+            throw new Error(`host ${h.name} was not prepared`);
+          if (fatal) return undefined;
+          const r = await runHost(ph, {
+            runId,
+            check: opts.check,
+            rollback: opts.rollback,
+            emit,
+            connect: connector(h, opts.acceptNewHostKeys),
+            journal: hj,
+            owed: (owed[h.name] ?? []).filter((n) => ph.handlers.has(n)),
+            shouldStop: () => fatal,
+          });
+          if (opts.anyErrorsFatal === true && (r.recap.failed > 0 || r.recap.unreachable))
+            fatal = true;
+          pending[h.name] = r.pending;
+          emit({ type: 'host-end', recap: r.recap });
+          await saveJournal(journal, redact);
+          return r.recap;
+        }),
+      ),
+    );
+    const done = results.filter((r): r is HostRecap => r !== undefined);
+    recap.push(...done);
+    const bad = done.filter((r) => r.failed > 0 || r.unreachable).length;
+    if (fatal) {
+      stoppedEarly = true;
+      journal.stopped = '--any-errors-fatal: a host failed';
+    } else if (batchStopsRollout(bad, batch.length, opts.maxFailPercent)) {
+      stoppedEarly = true;
+      journal.stopped =
+        opts.maxFailPercent === undefined
+          ? `every host of a batch failed`
+          : `${bad} of ${batch.length} hosts in a batch failed (${Math.round((bad * 100) / batch.length)}% > --max-fail-percent ${opts.maxFailPercent})`;
+    }
+  }
+  const notStarted = hosts
+    .map((h) => h.name)
+    .filter((n) => journal.hosts[n]?.status === 'not-started');
+  if (!opts.check) await saveOwedHandlers(file, inv.file, pending);
+  const exitCode = exitCodeFor(recap, stoppedEarly);
+  journal.finishedAt = new Date().toISOString();
+  journal.exitCode = exitCode;
+  await saveJournal(journal, redact);
+  emit({
+    type: 'run-end',
+    runId,
+    recap,
+    notStarted,
+    ...(journal.stopped !== undefined ? { stopped: journal.stopped } : {}),
+    durationMs: Date.now() - started,
+    exitCode,
+  });
+  return { runId, recap, notStarted, exitCode };
 }

@@ -1,0 +1,103 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError } from '../core/errors.ts';
+import type { Step } from '../core/task.ts';
+import type { Outcome } from './events.ts';
+import type { UndoStep } from './remote.ts';
+import { stateDir, writeAtomic } from './state-dir.ts';
+
+export interface JournalTask {
+  readonly index: number;
+  readonly title: string;
+  readonly type: string;
+  readonly handler: boolean;
+  readonly outcome: Outcome;
+  readonly durationMs: number;
+  readonly changes: readonly string[];
+  readonly message?: string;
+}
+
+/** An undo step with the task that made it. File restores carry the hash of what the run wrote. */
+export type UndoRecord = UndoStep & { readonly task: number };
+
+export type HostStatus =
+  'ok' | 'changed' | 'failed' | 'unreachable' | 'rolled-back' | 'not-started';
+
+export interface HostJournal {
+  status: HostStatus;
+  tasks: JournalTask[];
+  /** In the order they were recorded; undone in reverse. */
+  undo: UndoRecord[];
+  /** Steps to replay after an undo (restarts, so services run with the restored files). */
+  afterUndo: Step[];
+  rolledBack: boolean;
+}
+
+export interface Journal {
+  readonly runId: string;
+  readonly playbook: string;
+  readonly inventory: string;
+  readonly environment: string;
+  readonly check: boolean;
+  readonly startedAt: string;
+  finishedAt?: string;
+  exitCode?: number;
+  /** Why a rollout stopped early, if it did. */
+  stopped?: string;
+  readonly hosts: Record<string, HostJournal>;
+}
+
+export function newHostJournal(status: HostStatus = 'not-started'): HostJournal {
+  return { status, tasks: [], undo: [], afterUndo: [], rolledBack: false };
+}
+
+function runsDir(): string {
+  return join(stateDir(), 'runs');
+}
+
+/**
+ * Save a journal. `redact` masks every secret value: step scripts and messages pass through it,
+ * and file contents are never in a journal (a restore names a backup kept on the host).
+ */
+export async function saveJournal(j: Journal, redact: (text: string) => string): Promise<void> {
+  await writeAtomic(join(runsDir(), `${j.runId}.json`), `${redact(JSON.stringify(j, null, 2))}\n`);
+}
+
+export async function loadJournal(runId: string): Promise<Journal> {
+  if (!/^[\w-]+$/.test(runId))
+    throw new ConfigError(`"${runId}" is not a run id (see \`fleetbook runs\`)`);
+  try {
+    return JSON.parse(await readFile(join(runsDir(), `${runId}.json`), 'utf8')) as Journal;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new ConfigError(`no run ${runId} in ${runsDir()} (see \`fleetbook runs\`)`);
+    throw err;
+  }
+}
+
+/** Journals, newest first. Run ids start with a UTC timestamp, so they sort by time. */
+export async function listJournals(limit = 20): Promise<Journal[]> {
+  let names: string[];
+  try {
+    names = (await readdir(runsDir())).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  names.sort().reverse();
+  const out: Journal[] = [];
+  for (const n of names.slice(0, limit)) {
+    try {
+      out.push(JSON.parse(await readFile(join(runsDir(), n), 'utf8')) as Journal);
+    } catch {
+      // A journal being written by a concurrent run is skipped, not fatal.
+    }
+  }
+  return out;
+}
+
+/** The latest real (not --check) run of this playbook and inventory, for --retry. */
+export async function lastRun(playbook: string, inventory: string): Promise<Journal | undefined> {
+  return (await listJournals(200)).find(
+    (j) => j.playbook === playbook && j.inventory === inventory && !j.check,
+  );
+}

@@ -1,0 +1,114 @@
+import pLimit from 'p-limit';
+import { ConfigError, errorMessage } from '../core/errors.ts';
+import { loadInventory } from '../inventory/load.ts';
+import { selectHosts } from '../inventory/select.ts';
+import { connectLocal } from '../transport/local.ts';
+import { connectSsh } from '../transport/ssh.ts';
+import type { Emit } from './events.ts';
+import { loadJournal, saveJournal } from './journal.ts';
+import { BACKUP_ROOT, Remote } from './remote.ts';
+import { undoChanges } from './undo.ts';
+
+export interface RollbackOptions {
+  readonly runId: string;
+  /** Defaults to the inventory the run used. */
+  readonly inventory?: string | undefined;
+  readonly limit?: string | undefined;
+  readonly check: boolean;
+  readonly forks: number;
+  readonly acceptNewHostKeys: boolean;
+  readonly redact: (text: string) => string;
+}
+
+/**
+ * Undo a finished run on its hosts, from its journal and the backups it left on each host.
+ * Files changed since the run are left alone and reported; a host already rolled back is skipped.
+ * Returns the exit code: 0 when everything was undone, 2 when anything was left or failed.
+ */
+export async function rollbackRun(opts: RollbackOptions, emit: Emit): Promise<number> {
+  const journal = await loadJournal(opts.runId);
+  if (journal.check)
+    throw new ConfigError(`run ${opts.runId} was a --check run: it changed nothing`);
+  const inv = await loadInventory(opts.inventory ?? journal.inventory);
+  const chosen = opts.limit === undefined ? undefined : selectHosts(inv, opts.limit, '--limit');
+  const targets = Object.entries(journal.hosts).filter(
+    ([name, h]) => h.undo.length > 0 && (chosen === undefined || chosen.has(name)),
+  );
+  if (targets.length === 0)
+    throw new ConfigError(
+      `run ${opts.runId} has nothing to undo${opts.limit !== undefined ? ` on ${opts.limit}` : ''}`,
+    );
+  const limit = pLimit(Math.max(1, opts.forks));
+  let allOk = true;
+  await Promise.all(
+    targets.map(([name, hj]) =>
+      limit(async () => {
+        if (hj.rolledBack) {
+          emit({ type: 'rollback', host: name, step: `already rolled back`, ok: true });
+          return;
+        }
+        const h = inv.hosts.find((x) => x.name === name);
+        if (h === undefined) {
+          allOk = false;
+          emit({
+            type: 'rollback',
+            host: name,
+            step: 'connect',
+            ok: false,
+            message: `host is no longer in ${inv.file}`,
+          });
+          return;
+        }
+        let remote: Remote;
+        try {
+          const transport =
+            h.connection === 'local'
+              ? connectLocal()
+              : await connectSsh({
+                  name,
+                  address: h.address,
+                  port: h.port,
+                  user: h.user,
+                  key: h.key,
+                  knownHosts: h.knownHosts,
+                  acceptNewHostKeys: opts.acceptNewHostKeys || h.acceptNewHostKeys,
+                });
+          remote = new Remote(transport, h.become && h.user !== 'root');
+          const ok = await undoChanges(
+            remote,
+            hj.undo,
+            hj.afterUndo,
+            `${BACKUP_ROOT}/${journal.runId}`,
+            opts.check,
+            (r) => {
+              emit({
+                type: 'rollback',
+                host: name,
+                step: r.step,
+                ok: r.ok,
+                ...(r.message !== undefined ? { message: r.message } : {}),
+              });
+            },
+          );
+          await transport.close();
+          if (!ok) allOk = false;
+          if (!opts.check) {
+            hj.rolledBack = true;
+            hj.status = 'rolled-back';
+          }
+        } catch (err) {
+          allOk = false;
+          emit({
+            type: 'rollback',
+            host: name,
+            step: 'connect',
+            ok: false,
+            message: errorMessage(err),
+          });
+        }
+      }),
+    ),
+  );
+  if (!opts.check) await saveJournal(journal, opts.redact);
+  return allOk ? 0 : 2;
+}
