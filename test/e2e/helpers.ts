@@ -1,13 +1,16 @@
 import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { labSsh, labUp, type LabInfo } from '../../src/lab/index.ts';
+import { labSsh, labStatus, labUp, type LabInfo } from '../../src/lab/index.ts';
 import type { RunEvent, TaskEndEvent } from '../../src/runner/events.ts';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
 /** The lab every e2e file shares: started (or reused) once per file; failing to start fails the suite. */
 export async function lab(count: number): Promise<LabInfo> {
-  return labUp({ count });
+  // Never shrink a lab another test file grew: test files run one after another on one lab.
+  const now = await labStatus();
+  const running = now?.hosts.filter((h) => h.running).length ?? 0;
+  return labUp({ count: Math.max(count, now?.hosts.length ?? 0, running) });
 }
 
 export interface CliResult {

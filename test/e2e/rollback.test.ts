@@ -1,0 +1,137 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LabInfo } from '../../src/lab/index.ts';
+import { fleetbook, lab, onHost, taskEnds } from './helpers.ts';
+
+const HOSTS = ['lab6', 'lab7', 'lab8'];
+let info: LabInfo;
+
+before(async () => {
+  info = await lab(10);
+});
+
+const PATHS = '/etc/fb-rb/existing.conf /srv/fb-rb';
+
+/** Before each test: a pre-existing file with its own bytes, mode and owner; nothing else. */
+async function setUp(host: string): Promise<string> {
+  await onHost(
+    host,
+    `apt-get purge -y -q hello >/dev/null 2>&1; rm -rf /srv/fb-rb /etc/fb-rb; mkdir -p /etc/fb-rb && printf 'original\\ncontent\\n' > /etc/fb-rb/existing.conf && chown daemon:daemon /etc/fb-rb/existing.conf && chmod 0644 /etc/fb-rb/existing.conf`,
+  );
+  return state(host);
+}
+
+function state(host: string): Promise<string> {
+  return onHost(
+    host,
+    `sha256sum /etc/fb-rb/existing.conf; stat -c '%a %U %G' /etc/fb-rb/existing.conf; ls -d /srv/fb-rb 2>&1 || true; dpkg-query -W -f='\${Status}' hello 2>&1 || true; ls /etc/fb-rb`,
+  );
+}
+
+function run(args: readonly string[], env: Record<string, string> = {}) {
+  return fleetbook(
+    ['run', 'test/e2e/playbooks/rollback.ts', '-i', info.inventoryPath, '--json', ...args],
+    { FLEETBOOK_TEMPLATES: 'test/fixtures/templates', ...env },
+  );
+}
+
+async function cronStarts(host: string, since: number): Promise<number> {
+  const out = await onHost(
+    host,
+    `journalctl -u cron --since @${since} -o cat | grep -c '^Started' || true`,
+  );
+  return Number(out.trim());
+}
+
+test('a failed 5th task undoes tasks 1-4 on every host, and the service is restarted once more', async () => {
+  const before = await Promise.all(HOSTS.map(setUp));
+  const since = Math.floor(Date.now() / 1000) - 1;
+  const r = await run(['--limit', HOSTS.join(',')], { FB_FAIL_HOSTS: 'all' });
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  for (const [i, host] of HOSTS.entries()) {
+    const ends = taskEnds(r, host);
+    assert.deepEqual(
+      ends.map((e) => e.outcome),
+      ['changed', 'changed', 'changed', 'changed', 'failed'],
+      host,
+    );
+    assert.match(ends[4]?.message ?? '', /exit code 3/);
+    assert.equal(await state(host), before[i], `${host} was not put back as it was`);
+    // The forced restart (task 4) and its replay after the undo.
+    assert.equal(await cronStarts(host, since), 2, `${host}: cron restarts`);
+    // Backups stay on the host, readable by root only.
+    assert.match(await onHost(host, 'stat -c %a /var/lib/fleetbook/backups'), /^700$/m);
+    assert.equal(
+      (
+        await onHost(
+          host,
+          "su nobody -s /bin/sh -c 'cat /var/lib/fleetbook/backups/*/* 2>&1 | head -1' || true",
+        )
+      ).includes('original'),
+      false,
+    );
+  }
+  const rollbacks = r.events.filter((e) => e.type === 'rollback');
+  assert.ok(
+    rollbacks.length >= HOSTS.length * 4 && rollbacks.every((e) => e.ok),
+    JSON.stringify(rollbacks),
+  );
+});
+
+test('fleetbook rollback RUN_ID undoes a finished run; a file edited since is left alone and reported', async () => {
+  const before = await Promise.all(HOSTS.map(setUp));
+  const r = await run(['--limit', HOSTS.join(',')]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const runId = r.events.find((e) => e.type === 'run-start')?.runId ?? '';
+  assert.match(runId, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+  await onHost('lab8', "echo 'edited by hand' >> /etc/fb-rb/existing.conf");
+  const check = await fleetbook(['rollback', runId, '--check']);
+  assert.equal(check.code, 2, check.stdout);
+  assert.match(check.stdout, /lab6 +rollback +would restore \/etc\/fb-rb\/existing\.conf/);
+  assert.equal(
+    (await onHost('lab6', 'cat /etc/fb-rb/existing.conf')).trim(),
+    'managed by fleetbook (one)',
+    '--check changed a file',
+  );
+  const rb = await fleetbook(['rollback', runId]);
+  assert.equal(rb.code, 2, rb.stdout);
+  assert.match(
+    rb.stdout,
+    /lab8 +rollback +restore \/etc\/fb-rb\/existing\.conf: FAILED left alone: \/etc\/fb-rb\/existing\.conf changed since this run wrote it/,
+  );
+  assert.equal(await state('lab6'), before[0]);
+  assert.equal(await state('lab7'), before[1]);
+  assert.match(await onHost('lab8', 'cat /etc/fb-rb/existing.conf'), /edited by hand/);
+  assert.doesNotMatch(
+    await state('lab8'),
+    /install ok installed/,
+    'other changes on lab8 are still undone',
+  );
+  const show = await fleetbook(['show', runId]);
+  assert.match(show.stdout, /lab6: rolled-back/);
+  const runs = await fleetbook(['runs']);
+  assert.match(runs.stdout, new RegExp(`^${runId}  apply  test/e2e/playbooks/rollback\\.ts`, 'm'));
+});
+
+test('a template whose validate command fails: the live file is unchanged and no restart happens', async () => {
+  const host = 'lab6';
+  await setUp(host);
+  await onHost(host, "printf 'live\\n' > /etc/fb-rb/validated.conf");
+  const since = Math.floor(Date.now() / 1000) - 1;
+  const r = await run(['--limit', host, '--no-rollback'], { FB_VALIDATE: 'fail' });
+  assert.equal(r.code, 2);
+  const failed = taskEnds(r, host).find((e) => e.outcome === 'failed');
+  assert.match(
+    failed?.message ?? '',
+    /validate command failed for \/etc\/fb-rb\/validated\.conf; the live file was not changed/,
+  );
+  assert.equal(
+    await onHost(
+      host,
+      'cat /etc/fb-rb/validated.conf; ls -a /etc/fb-rb | grep -c fleetbook || true',
+    ),
+    'live\n0\n',
+  );
+  assert.ok(!taskEnds(r, host).some((e) => e.handler), 'handler ran');
+  assert.equal(await cronStarts(host, since), 1, 'only the forced restart of task 4');
+});
