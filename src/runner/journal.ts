@@ -59,9 +59,19 @@ function runsDir(): string {
  * Save a journal. `redact` masks every secret value: step scripts and messages pass through it,
  * and file contents are never in a journal (a restore names a backup kept on the host).
  */
-export async function saveJournal(j: Journal, redact: (text: string) => string): Promise<void> {
-  await writeAtomic(join(runsDir(), `${j.runId}.json`), `${redact(JSON.stringify(j, null, 2))}\n`);
+export function saveJournal(j: Journal, redact: (text: string) => string): Promise<void> {
+  // Hosts finish concurrently; saves of one journal are chained so they never race on the file.
+  const previous = saving.get(j.runId) ?? Promise.resolve();
+  const next = previous
+    .catch(() => undefined)
+    .then(() =>
+      writeAtomic(join(runsDir(), `${j.runId}.json`), `${redact(JSON.stringify(j, null, 2))}\n`),
+    );
+  saving.set(j.runId, next);
+  return next;
 }
+
+const saving = new Map<string, Promise<void>>();
 
 export async function loadJournal(runId: string): Promise<Journal> {
   if (!/^[\w-]+$/.test(runId))
