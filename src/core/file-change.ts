@@ -251,10 +251,12 @@ export function planWholeFile(
   if (parent === undefined || target === undefined)
     throw new Error('planWholeFile needs the facts of wholeFileProbe');
   const dir = parentDir(want.path);
+  // In check mode an earlier task (a package install) may be about to create the directory, and
+  // the plan cannot know: `unknown` says so honestly, and a real run turns it into a failure.
   if (!parent.exists)
     return {
-      status: 'fail',
-      message: `cannot write ${want.path}: directory ${dir} does not exist (create it in an earlier task, e.g. ensureDir)`,
+      status: 'unknown',
+      reason: `cannot write ${want.path} yet: directory ${dir} does not exist (an earlier task such as a package install may create it; otherwise create it with ensureDir)`,
     };
   if (parent.type !== 'directory')
     return {

@@ -291,14 +291,14 @@ test('root needs no account lookup', () => {
   assert.deepEqual(queries.map((q) => q.kind).sort(), ['file', 'file']);
 });
 
-test('missing parent directory -> fail (the atomic write needs it)', async () => {
+test('missing parent directory -> unknown (an earlier package install may create it; a real run fails)', async () => {
   const p = await plan(
     { src: 'site.conf.ejs', dest: DEST },
     { files: { [path.dirname(DEST)]: absent(path.dirname(DEST)) } },
   );
   assert.deepEqual(p, {
-    status: 'fail',
-    message: `cannot write ${DEST}: directory /etc/nginx/sites-enabled does not exist (create it in an earlier task, e.g. ensureDir)`,
+    status: 'unknown',
+    reason: `cannot write ${DEST} yet: directory /etc/nginx/sites-enabled does not exist (an earlier task such as a package install may create it; otherwise create it with ensureDir)`,
   });
 });
 
