@@ -8,6 +8,7 @@ import { EXIT, runPlaybook } from '../runner/run.ts';
 import { parseSerial, type Serial } from '../runner/rollout.ts';
 import { addRunsCommands } from './runs.ts';
 import { labCommand } from './lab.ts';
+import { demoCommand } from './demo.ts';
 import { secretCommand } from './secret.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -141,6 +142,7 @@ program
 
 addRunsCommands(program, redactor);
 program.addCommand(labCommand());
+program.addCommand(demoCommand());
 program.addCommand(secretCommand());
 
 try {

@@ -1,0 +1,105 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { Command } from '@commander-js/extra-typings';
+import { parse, stringify } from 'yaml';
+import { labUp } from '../lab/index.ts';
+import { Redactor } from '../reporter/redact.ts';
+import { terminalReporter } from '../reporter/terminal.ts';
+import { runPlaybook } from '../runner/run.ts';
+import { setSecret } from '../secrets/store.ts';
+
+const PLAYBOOK = 'playbooks/django-production.ts';
+const INVENTORY = 'inventories/lab-django.yaml';
+const ENVIRONMENT = 'lab';
+
+/**
+ * The demo a newcomer runs first: a 3-host lab, the Django production playbook with the
+ * development inventory's vars pointed at the lab's hosts and smarthost, a dry run with diffs,
+ * the real run, and a second run that must change nothing.
+ */
+export function demoCommand(): Command<[], { hosts: string }> {
+  return new Command('demo')
+    .description(
+      'start a 3-host lab and deploy the reference Django site to it: dry run, apply, verify mail',
+    )
+    .option('--hosts <n>', 'lab hosts', '3')
+    .action(async (o) => {
+      const say = (s: string): void => {
+        process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
+      };
+      say(`starting a ${o.hosts}-host lab (the first time builds a Debian base: about a minute)`);
+      const info = await labUp({
+        count: Number(o.hosts),
+        log: (l) => process.stderr.write(`${l}\n`),
+      });
+      const lab = parse(await readFile(info.inventoryPath, 'utf8')) as {
+        defaults: unknown;
+        hosts: Record<string, unknown>;
+      };
+      const dev = parse(await readFile('inventories/development.yaml', 'utf8')) as {
+        vars: Record<string, unknown>;
+      };
+      const hosts = info.hosts.map((h) => h.name);
+      await writeFile(
+        INVENTORY,
+        `# Written by \`fleetbook demo\`: the lab's hosts with the development inventory's vars.\n${stringify(
+          {
+            environment: ENVIRONMENT,
+            defaults: lab.defaults,
+            vars: {
+              ...dev.vars,
+              smarthost: {
+                host: info.smarthost.host,
+                port: info.smarthost.port,
+                user: info.smarthost.user,
+              },
+            },
+            hosts: Object.fromEntries(hosts.map((h) => [h, lab.hosts[h]])),
+            groups: { django: { hosts } },
+          },
+        )}`,
+      );
+      await setSecret(ENVIRONMENT, 'smarthost_password', info.smarthost.password);
+      const redactor = new Redactor();
+      redactor.add(info.smarthost.password);
+      const emit = (diff: boolean) =>
+        terminalReporter((s) => process.stdout.write(s), redactor, {
+          diff,
+          color: process.stdout.isTTY,
+          verbose: false,
+        });
+      const run = (check: boolean) =>
+        runPlaybook(
+          {
+            playbook: PLAYBOOK,
+            inventory: INVENTORY,
+            check,
+            forks: 20,
+            rollback: true,
+            acceptNewHostKeys: false,
+            onSecret: (v) => {
+              redactor.add(v);
+            },
+            redact: (t) => redactor.redact(t),
+          },
+          emit(check),
+        );
+      say(`dry run: fleetbook run ${PLAYBOOK} -i ${INVENTORY} --check --diff`);
+      const dry = await run(true);
+      say(`real run: fleetbook run ${PLAYBOOK} -i ${INVENTORY}`);
+      const real = await run(false);
+      say('again: a converged fleet reports nothing to change');
+      const again = await run(false);
+      say('where to look');
+      process.stdout.write(
+        [
+          `  mail the smarthost received:   ls ${info.smarthost.mailDir}`,
+          `  what each run did:             node bin/fleetbook.js runs; node bin/fleetbook.js show ${real.runId}`,
+          `  undo the deployment:           node bin/fleetbook.js rollback ${real.runId}`,
+          `  log in to a host:              ssh -i ${info.keyPath} -o UserKnownHostsFile=${info.knownHostsPath} root@${info.hosts[0]?.address ?? '127.0.1.1'}`,
+          `  the site on a host:            journalctl -u fbdemo; ls /run/fbdemo/gunicorn.sock`,
+          `  stop the lab:                  node bin/fleetbook.js lab down`,
+        ].join('\n') + '\n',
+      );
+      process.exitCode = [dry, real, again].find((r) => r.exitCode !== 0)?.exitCode ?? 0;
+    });
+}
