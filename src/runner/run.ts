@@ -135,8 +135,10 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
   const pending: Record<string, readonly string[]> = {};
   let fatal = false;
   let stoppedEarly = false;
-  for (const batch of batches(hosts, opts.serial)) {
+  const plan = batches(hosts, opts.serial);
+  for (const [b, batch] of plan.entries()) {
     if (stoppedEarly) break;
+    const last = b === plan.length - 1;
     const results = await Promise.all(
       batch.map((h) =>
         limit(async () => {
@@ -170,7 +172,12 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
     if (fatal) {
       stoppedEarly = true;
       journal.stopped = '--any-errors-fatal: a host failed';
-    } else if (batchStopsRollout(bad, batch.length, opts.maxFailPercent)) {
+    } else if (
+      batchStopsRollout(bad, batch.length, opts.maxFailPercent) &&
+      (!last || opts.maxFailPercent !== undefined)
+    ) {
+      // An explicit --max-fail-percent judges every batch, the last too; the default rule only
+      // matters when there are batches left to spare.
       stoppedEarly = true;
       journal.stopped =
         opts.maxFailPercent === undefined
