@@ -30,6 +30,7 @@ export type * from './core/facts.ts';
 export {
   planFile,
   planWholeFile,
+  desiredFile,
   wholeFileProbe,
   attributeChange,
   accountProbe,
@@ -40,7 +41,7 @@ export {
 } from './core/file-change.ts';
 export { AbsPath, AccountName, Mode, PackageName } from './core/params.ts';
 export { renderTemplate, templateData } from './render/template.ts';
-export type { DesiredFile, Attributes } from './core/file-change.ts';
+export type { DesiredFile, Attributes, FileTaskParams } from './core/file-change.ts';
 export { fileDiff, sensitiveFileDiff, maskLine, MASK } from './core/diff.ts';
 export { shq, shArgs } from './core/shell.ts';
 export { ConfigError, TaskFailure } from './core/errors.ts';

@@ -15,7 +15,6 @@ import {
   type PackageState,
   type Static,
   type Step,
-  type TaskOptions,
   PackageName,
 } from '../src/index.ts';
 
@@ -247,9 +246,21 @@ interface Prepared {
   readonly now: number;
 }
 
-const base = defineTask({
+/**
+ * Debian packages present (installed non-interactively, keeping existing config files) or absent.
+ * Waits for a running apt/dpkg, and names it if it does not finish in time.
+ */
+export const aptInstall = defineTask({
   type: 'aptInstall',
   params: Params,
+  check: (params) => {
+    if (params.state === 'absent' && (params.preseed ?? []).length > 0) {
+      throw new ConfigError('preseed answers only apply when installing (state: present)', {
+        task: `aptInstall "${params.packages.join(' ')}"`,
+        field: 'preseed',
+      });
+    }
+  },
   describe: (p) => p.packages.join(' '),
   // The controller's clock, read once before any host is touched, keeps the plan pure.
   prepare: (): Prepared => ({ now: Math.floor(Date.now() / 1000) }),
@@ -392,21 +403,3 @@ const base = defineTask({
     return changes.length === 0 ? { status: 'ok' } : { status: 'change', changes };
   },
 });
-
-/**
- * Debian packages present (installed non-interactively, keeping existing config files) or absent.
- * Waits for a running apt/dpkg, and names it if it does not finish in time.
- */
-export const aptInstall: typeof base = Object.assign(
-  (params: AptInstallParams, options?: TaskOptions) => {
-    const task = base(params, options);
-    if (params.state === 'absent' && (params.preseed ?? []).length > 0) {
-      throw new ConfigError('preseed answers only apply when installing (state: present)', {
-        task: `aptInstall "${params.packages.join(' ')}"`,
-        field: 'preseed',
-      });
-    }
-    return task;
-  },
-  { type: base.type, schema: base.schema },
-);

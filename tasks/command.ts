@@ -7,7 +7,6 @@ import {
   type FileFact,
   type CommandFact,
   type Static,
-  type TaskOptions,
   AbsPath,
 } from '../src/index.ts';
 
@@ -36,9 +35,30 @@ function shown(p: CommandParams): string {
   return lines.length > 1 ? `${short} (+${lines.length - 1} lines)` : short;
 }
 
-const base = defineTask({
+/**
+ * The guarded escape hatch: run a shell script unless `creates` exists or `unless` exits 0.
+ * It cannot be undone (rollback skips it) and check mode cannot know its output. A command with no
+ * guard is never idempotent, so it needs `always: true`.
+ */
+export const command = defineTask({
   type: 'command',
   params: Params,
+  check: (params) => {
+    const label = `command "${shown(params)}"`;
+    const guarded = params.creates !== undefined || params.unless !== undefined;
+    if (!guarded && params.always !== true) {
+      throw new ConfigError(
+        'give a guard (creates: a path the command makes, or unless: a check that exits 0 when it is done), or always: true to run it on every play; an unguarded command is never idempotent',
+        { task: label, field: 'creates' },
+      );
+    }
+    if (guarded && params.always === true) {
+      throw new ConfigError(
+        'always: true cannot be combined with creates or unless (the guard would be ignored)',
+        { task: label, field: 'always' },
+      );
+    }
+  },
   describe: (p) => shown(p),
   probe: (p) => {
     const spec: Record<string, FactQuery> = {};
@@ -79,30 +99,3 @@ const base = defineTask({
     };
   },
 });
-
-/**
- * The guarded escape hatch: run a shell script unless `creates` exists or `unless` exits 0.
- * It cannot be undone (rollback skips it) and check mode cannot know its output. A command with no
- * guard is never idempotent, so it needs `always: true`.
- */
-export const command: typeof base = Object.assign(
-  (params: CommandParams, options?: TaskOptions) => {
-    const task = base(params, options);
-    const label = `command "${shown(params)}"`;
-    const guarded = params.creates !== undefined || params.unless !== undefined;
-    if (!guarded && params.always !== true) {
-      throw new ConfigError(
-        'give a guard (creates: a path the command makes, or unless: a check that exits 0 when it is done), or always: true to run it on every play; an unguarded command is never idempotent',
-        { task: label, field: 'creates' },
-      );
-    }
-    if (guarded && params.always === true) {
-      throw new ConfigError(
-        'always: true cannot be combined with creates or unless (the guard would be ignored)',
-        { task: label, field: 'always' },
-      );
-    }
-    return task;
-  },
-  { type: base.type, schema: base.schema },
-);

@@ -3,16 +3,15 @@ import path from 'node:path';
 import {
   ConfigError,
   defineTask,
-  normMode,
   Type,
   type Static,
-  type TaskOptions,
   AbsPath,
   AccountName,
   Mode,
   checkValidate,
   planWholeFile,
   wholeFileProbe,
+  desiredFile,
 } from '../src/index.ts';
 
 const Params = Type.Object(
@@ -55,35 +54,11 @@ async function localContent(p: CopyFileParams): Promise<Buffer> {
   }
 }
 
-const base = defineTask({
+/** A file copied from the controller (`src`) or given inline (`content`), written atomically with mode, owner and group. */
+export const copyFile = defineTask({
   type: 'copyFile',
   params: Params,
-  describe: (p) => p.dest,
-  // The local file is read on the controller before any host is touched.
-  prepare: async (p) => ({ content: await localContent(p) }),
-  probe: (p) =>
-    wholeFileProbe({
-      path: p.dest,
-      owner: p.owner ?? 'root',
-      group: p.group ?? 'root',
-      sensitive: p.sensitive === true,
-    }),
-  plan: (p, facts, prepared, ctx) =>
-    planWholeFile(ctx.host.name, facts, {
-      path: p.dest,
-      content: prepared.content,
-      mode: normMode(p.mode ?? '0644'),
-      owner: p.owner ?? 'root',
-      group: p.group ?? 'root',
-      sensitive: p.sensitive === true,
-      ...(p.validate !== undefined ? { validate: p.validate } : {}),
-    }),
-});
-
-/** A file copied from the controller (`src`) or given inline (`content`), written atomically with mode, owner and group. */
-export const copyFile: typeof base = Object.assign(
-  (params: CopyFileParams, options?: TaskOptions) => {
-    const task = base(params, options);
+  check: (params) => {
     const label = `copyFile "${params.dest}"`;
     if (params.src !== undefined && params.content !== undefined) {
       throw new ConfigError('give either src (a local file) or content (inline text), not both', {
@@ -98,7 +73,11 @@ export const copyFile: typeof base = Object.assign(
       );
     }
     checkValidate(params.validate, label);
-    return task;
   },
-  { type: base.type, schema: base.schema },
-);
+  describe: (p) => p.dest,
+  // The local file is read on the controller before any host is touched.
+  prepare: async (p) => ({ content: await localContent(p) }),
+  probe: (p) => wholeFileProbe(desiredFile(p, '')),
+  plan: (p, facts, prepared, ctx) =>
+    planWholeFile(ctx.host.name, facts, desiredFile(p, prepared.content)),
+});

@@ -4,7 +4,6 @@ import {
   fact,
   Type,
   type Static,
-  type TaskOptions,
   planWholeFile,
   wholeFileProbe,
   renderTemplate,
@@ -47,9 +46,36 @@ function checkShebang(script: string, p: CronDailyParams, field: 'script' | 'src
   }
 }
 
-const base = defineTask({
+/**
+ * A daily cron job: /etc/cron.daily/NAME, root 0755, from an inline script or a template.
+ * Names run-parts would silently skip (anything with a dot, such as `backup.sh`) are refused.
+ */
+export const cronDaily = defineTask({
   type: 'cronDaily',
   params: Params,
+  check: (params) => {
+    if (!/^[A-Za-z0-9_-]+$/.test(params.name)) {
+      throw new ConfigError(
+        'name must contain only letters, digits, underscore and hyphen (run-parts silently skips other names, so this job would never run)',
+        { task: label(params), field: 'name' },
+      );
+    }
+    if ((params.script === undefined) === (params.src === undefined)) {
+      throw new ConfigError(
+        params.script === undefined
+          ? 'give the job as script (its content) or src (a template path); neither was given'
+          : 'give either script (the content) or src (a template path), not both',
+        { task: label(params), field: 'script' },
+      );
+    }
+    if (params.vars !== undefined && params.src === undefined) {
+      throw new ConfigError(
+        'vars only applies to a template (src); an inline script is used as it is',
+        { task: label(params), field: 'vars' },
+      );
+    }
+    if (params.script !== undefined) checkShebang(params.script, params, 'script');
+  },
   describe: (p) => p.name,
   prepare: async (p, host) => {
     if (p.script !== undefined) return { content: p.script };
@@ -78,36 +104,3 @@ const base = defineTask({
     });
   },
 });
-
-/**
- * A daily cron job: /etc/cron.daily/NAME, root 0755, from an inline script or a template.
- * Names run-parts would silently skip (anything with a dot, such as `backup.sh`) are refused.
- */
-export const cronDaily: typeof base = Object.assign(
-  (params: CronDailyParams, options?: TaskOptions) => {
-    const task = base(params, options);
-    if (!/^[A-Za-z0-9_-]+$/.test(params.name)) {
-      throw new ConfigError(
-        'name must contain only letters, digits, underscore and hyphen (run-parts silently skips other names, so this job would never run)',
-        { task: label(params), field: 'name' },
-      );
-    }
-    if ((params.script === undefined) === (params.src === undefined)) {
-      throw new ConfigError(
-        params.script === undefined
-          ? 'give the job as script (its content) or src (a template path); neither was given'
-          : 'give either script (the content) or src (a template path), not both',
-        { task: label(params), field: 'script' },
-      );
-    }
-    if (params.vars !== undefined && params.src === undefined) {
-      throw new ConfigError(
-        'vars only applies to a template (src); an inline script is used as it is',
-        { task: label(params), field: 'vars' },
-      );
-    }
-    if (params.script !== undefined) checkShebang(params.script, params, 'script');
-    return task;
-  },
-  { type: base.type, schema: base.schema },
-);

@@ -1,15 +1,14 @@
 import {
   defineTask,
-  normMode,
   Type,
   type Static,
-  type TaskOptions,
   AbsPath,
   AccountName,
   Mode,
   checkValidate,
   planWholeFile,
   wholeFileProbe,
+  desiredFile,
   renderTemplate,
   templateData,
 } from '../src/index.ts';
@@ -33,39 +32,19 @@ const Params = Type.Object(
 );
 export type TemplateFileParams = Static<typeof Params>;
 
-const base = defineTask({
+/** A file rendered from an EJS template in `templates/`, written atomically with mode, owner and group. */
+export const templateFile = defineTask({
   type: 'templateFile',
   params: Params,
+  check: (params) => {
+    checkValidate(params.validate, `templateFile "${params.dest}"`);
+  },
   describe: (p) => p.dest,
   // Rendered on the controller before any host is touched: a template error stops the run early.
   prepare: async (p, host) => ({
     content: await renderTemplate(p.src, templateData(host, p.vars)),
   }),
-  probe: (p) =>
-    wholeFileProbe({
-      path: p.dest,
-      owner: p.owner ?? 'root',
-      group: p.group ?? 'root',
-      sensitive: p.sensitive === true,
-    }),
+  probe: (p) => wholeFileProbe(desiredFile(p, '')),
   plan: (p, facts, prepared, ctx) =>
-    planWholeFile(ctx.host.name, facts, {
-      path: p.dest,
-      content: prepared.content,
-      mode: normMode(p.mode ?? '0644'),
-      owner: p.owner ?? 'root',
-      group: p.group ?? 'root',
-      sensitive: p.sensitive === true,
-      ...(p.validate !== undefined ? { validate: p.validate } : {}),
-    }),
+    planWholeFile(ctx.host.name, facts, desiredFile(p, prepared.content)),
 });
-
-/** A file rendered from an EJS template in `templates/`, written atomically with mode, owner and group. */
-export const templateFile: typeof base = Object.assign(
-  (params: TemplateFileParams, options?: TaskOptions) => {
-    const task = base(params, options);
-    checkValidate(params.validate, `templateFile "${params.dest}"`);
-    return task;
-  },
-  { type: base.type, schema: base.schema },
-);

@@ -292,3 +292,26 @@ export function checkValidate(validate: string | undefined, task: string): void 
     );
   }
 }
+
+/** The params every whole-file task shares (templateFile, copyFile, and users' own). */
+export interface FileTaskParams {
+  readonly dest: string;
+  readonly mode?: string;
+  readonly owner?: string;
+  readonly group?: string;
+  readonly validate?: string;
+  readonly sensitive?: boolean;
+}
+
+/** The file such a task wants, with the usual defaults (0644 root:root). */
+export function desiredFile(p: FileTaskParams, content: Buffer | string): DesiredFile {
+  return {
+    path: p.dest,
+    content,
+    mode: normMode(p.mode ?? '0644'),
+    owner: p.owner ?? 'root',
+    group: p.group ?? 'root',
+    sensitive: p.sensitive === true,
+    ...(p.validate !== undefined ? { validate: p.validate } : {}),
+  };
+}

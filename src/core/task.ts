@@ -127,6 +127,11 @@ export interface TaskDefinition<S extends TSchema, P extends ProbeSpec, R> {
   readonly params: S;
   /** Shown when no name is given, e.g. the path or the package list. */
   readonly describe?: (params: Static<S>) => string;
+  /**
+   * Rules across fields the schema cannot say ("exactly one of src or content"). Runs when the
+   * task is built, after schema validation; throw ConfigError naming the field.
+   */
+  readonly check?: (params: Static<S>) => void;
   /** Controller-side work before any host is touched (render a template, read a local file). May throw ConfigError. */
   readonly prepare?: (params: Static<S>, host: HostView) => R | Promise<R>;
   /** The facts to read on the host (read-only). */
@@ -158,6 +163,7 @@ export function defineTask<S extends TSchema, P extends ProbeSpec, R = undefined
   const factory = (params: Static<S>, options: TaskOptions = {}): Task => {
     const label = options.name !== undefined ? `${def.type} "${options.name}"` : def.type;
     const checked = validate(def.params, params, { task: label });
+    def.check?.(checked);
     const title = options.name ?? `${def.type} ${def.describe?.(checked) ?? ''}`.trim();
     return {
       type: def.type,
