@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { ConfigError, errorMessage } from '../core/errors.ts';
 import { jsonReporter } from '../reporter/json.ts';
+import { formatProfile, ProfileCollector } from '../reporter/profile.ts';
+import type { RunEvent } from '../runner/events.ts';
 import { Redactor } from '../reporter/redact.ts';
 import { terminalReporter } from '../reporter/terminal.ts';
 import { EXIT, runPlaybook } from '../runner/run.ts';
@@ -102,19 +104,29 @@ program
     'trust and record host keys not yet in known_hosts (a changed key is still refused)',
     false,
   )
+  .option(
+    '--profile',
+    'after the run, show where the time went per task (probe, plan, apply) across hosts',
+    false,
+  )
   .option('-v, --verbose', 'also show details of tasks that were ok', false)
   .addOption(new Option('--no-color', 'plain output'))
   .action(async (playbook, o) => {
     const write = (s: string): void => {
       process.stdout.write(s);
     };
-    const emit = o.json
+    const report = o.json
       ? jsonReporter(write, redactor)
       : terminalReporter(write, redactor, {
           diff: o.diff,
           color: o.color && process.stdout.isTTY,
           verbose: o.verbose,
         });
+    const profile = new ProfileCollector();
+    const emit = (e: RunEvent): void => {
+      report(e);
+      if (o.profile) profile.observe(e);
+    };
     const result = await runPlaybook(
       {
         playbook,
@@ -137,6 +149,12 @@ program
       },
       emit,
     );
+    if (o.profile)
+      write(
+        o.json
+          ? `${JSON.stringify(profile.summary())}\n`
+          : `\n${formatProfile(profile.summary())}\n`,
+      );
     process.exitCode = result.exitCode;
   });
 

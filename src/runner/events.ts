@@ -24,6 +24,8 @@ export interface TaskEndEvent {
   readonly message?: string;
   readonly details?: string;
   readonly durationMs: number;
+  /** Milliseconds spent reading the host (probe), planning, and acting plus verifying. */
+  readonly timing: { readonly probeMs: number; readonly planMs: number; readonly applyMs: number };
 }
 
 export interface HostRecap {
@@ -37,6 +39,8 @@ export interface HostRecap {
   readonly rolledBack: boolean;
   /** Remote commands this host's run needed (probes, steps, verify actions). */
   readonly roundTrips: number;
+  /** Time to open the SSH connection. */
+  readonly connectMs: number;
   readonly durationMs: number;
 }
 

@@ -49,6 +49,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
   const journal = opts.journal;
   const tally = { ok: 0, changed: 0, unknown: 0, failed: 0, skipped: 0 };
   let roundTrips = (): number => 0;
+  let connectMs = 0;
   const result = (unreachable: boolean, pending: readonly string[]): HostResult => ({
     recap: {
       host: name,
@@ -56,6 +57,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
       unreachable,
       rolledBack: journal.rolledBack,
       roundTrips: roundTrips(),
+      connectMs,
       durationMs: Date.now() - started,
     },
     pending,
@@ -64,6 +66,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
   let transport: Transport;
   try {
     transport = await opts.connect();
+    connectMs = Date.now() - started;
   } catch (err) {
     journal.status = 'unreachable';
     opts.emit({
@@ -78,6 +81,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
       diff: [],
       message: errorMessage(err),
       durationMs: Date.now() - started,
+      timing: { probeMs: 0, planMs: 0, applyMs: 0 },
     });
     return result(true, opts.owed);
   }
@@ -97,7 +101,9 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     handler: boolean,
     upcoming: readonly FactQuery[],
   ): Promise<Outcome> => {
-    const t0 = Date.now();
+    const t0 = performance.now();
+    // Where the task's time went, for --profile: reading the host, planning, acting (and verifying).
+    const timing = { probeMs: 0, planMs: 0, applyMs: 0 };
     opts.emit({ type: 'task-start', host: name, index, task: pt.task.title, handler });
     const end = (
       outcome: Outcome,
@@ -115,7 +121,12 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
         diff: extra.diff ?? [],
         ...(extra.message !== undefined ? { message: extra.message } : {}),
         ...(extra.details !== undefined ? { details: extra.details } : {}),
-        durationMs: Date.now() - t0,
+        durationMs: Math.round(performance.now() - t0),
+        timing: {
+          probeMs: Math.round(timing.probeMs),
+          planMs: Math.round(timing.planMs),
+          applyMs: Math.round(timing.applyMs),
+        },
       };
       opts.emit(event);
       journal.tasks.push({
@@ -147,7 +158,10 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     let plan: Plan;
     try {
       const facts = await cache.get(pt.task.probe(pt.prepared), upcoming);
+      const t1 = performance.now();
+      timing.probeMs = t1 - t0;
       plan = pt.task.plan(facts, pt.prepared, { host: host.view, notified: handler });
+      timing.planMs = performance.now() - t1;
     } catch (err) {
       return failure(err);
     }
@@ -175,6 +189,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
       });
     }
     try {
+      const t2 = performance.now();
       for (const change of changes) {
         changedAny = true;
         // Undo is recorded before the steps run, so a step failing half-way is still undone.
@@ -195,6 +210,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
         const note = await v.run(r);
         if (note !== undefined) notes.push(note);
       }
+      timing.applyMs = performance.now() - t2;
       return end(changes.length > 0 ? 'changed' : 'ok', {
         ...summary,
         ...(notes.length > 0 ? { message: notes.join('; ') } : {}),
