@@ -135,3 +135,32 @@ test('a template whose validate command fails: the live file is unchanged and no
   assert.ok(!taskEnds(r, host).some((e) => e.handler), 'handler ran');
   assert.equal(await cronStarts(host, since), 1, 'only the forced restart of task 4');
 });
+
+test('a restart owed by a failed run without rollback is performed by the next run', async () => {
+  const host = 'lab7';
+  await onHost(host, 'rm -f /etc/default/fb-owed');
+  const pb = [
+    'run',
+    'test/e2e/playbooks/owed-handler.ts',
+    '-i',
+    info.inventoryPath,
+    '--limit',
+    host,
+    '--json',
+  ];
+  const failed = await fleetbook([...pb, '--no-rollback'], { FB_FAIL: '1', FB_TAG: 'owed' });
+  assert.equal(failed.code, 2);
+  assert.ok(!taskEnds(failed, host).some((e) => e.handler), 'the handler ran despite the failure');
+  const since = Math.floor(Date.now() / 1000) - 1;
+  const next = await fleetbook(pb, { FB_TAG: 'owed' });
+  assert.equal(next.code, 0, next.stdout + next.stderr);
+  const ends = taskEnds(next, host);
+  assert.equal(ends[0]?.outcome, 'ok', 'the file was already in place');
+  assert.deepEqual(
+    ends.filter((e) => e.handler).map((e) => [e.task, e.outcome]),
+    [['restart cron', 'changed']],
+  );
+  assert.equal(await cronStarts(host, since), 1);
+  const after = await fleetbook(pb, { FB_TAG: 'owed' });
+  assert.ok(!taskEnds(after, host).some((e) => e.handler), 'the owed restart ran twice');
+});

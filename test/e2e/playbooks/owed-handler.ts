@@ -1,0 +1,17 @@
+// A change that notifies a restart, then (with FB_FAIL=1) a failing task before handlers run.
+import { definePlaybook } from '../../../src/index.ts';
+import { command, copyFile, serviceRestart } from '../../../tasks/index.ts';
+
+export default definePlaybook({
+  name: 'owed handler',
+  hosts: 'all',
+  tasks: [
+    copyFile(
+      { content: `# cron note ${process.env.FB_TAG ?? ''}\n`, dest: '/etc/default/fb-owed' },
+      { notify: ['restart cron'] },
+    ),
+    process.env.FB_FAIL === '1' &&
+      command({ run: 'exit 1', always: true }, { name: 'fail on purpose' }),
+  ],
+  handlers: [serviceRestart({ name: 'cron' }, { name: 'restart cron' })],
+});
