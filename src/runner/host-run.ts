@@ -216,7 +216,33 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
         ...(notes.length > 0 ? { message: notes.join('; ') } : {}),
       });
     } catch (err) {
+      if (err instanceof UnreachableError && changes.length > 0) {
+        return end('unreachable', { ...summary, message: `${err.message}; ${await recheck(pt)}` });
+      }
       return failure(err, summary);
+    }
+  };
+
+  /**
+   * The connection dropped while a task was changing the host: whether the change landed is not
+   * guessed. Reconnect once and plan the task again against the host as it now is.
+   */
+  const recheck = async (pt: PreparedTask): Promise<string> => {
+    try {
+      const again = await opts.connect();
+      try {
+        const facts = await new FactCache(new Remote(again, host.become)).get(
+          pt.task.probe(pt.prepared),
+        );
+        const plan = pt.task.plan(facts, pt.prepared, { host: host.view, notified: false });
+        return plan.status === 'ok'
+          ? 're-checked after reconnecting: the change is in place'
+          : 're-checked after reconnecting: the change is NOT (fully) in place';
+      } finally {
+        await again.close();
+      }
+    } catch (err) {
+      return `could not reconnect to re-check whether the change landed (${errorMessage(err)}): its state is unknown`;
     }
   };
 

@@ -77,6 +77,14 @@ test('hosts killed mid-run are unreachable, not failed; --retry converges them; 
     if (x.host === 'lab9' || x.host === 'lab10') {
       assert.equal(x.unreachable, true, x.host);
       assert.equal(x.failed, 0, x.host);
+      const last = taskEnds(r, x.host).at(-1);
+      assert.equal(last?.outcome, 'unreachable');
+      // Whether the interrupted change landed is re-checked, not guessed.
+      assert.match(
+        last?.message ?? '',
+        /lost: .*; (could not reconnect to re-check|re-checked after reconnecting)/,
+        x.host,
+      );
     } else {
       assert.equal(x.unreachable, false, x.host);
       assert.equal(x.failed, 0, x.host);
