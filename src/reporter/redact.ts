@@ -9,7 +9,16 @@ export class Redactor {
 
   add(value: string): void {
     // Very short values would mask ordinary words; secrets are long by policy.
-    if (value.length >= 6) this.secrets.add(value);
+    if (value.length < 6) return;
+    // Also the forms a secret takes inside other text: JSON/JS string escapes (journals, --json),
+    // Python-style backslash escapes, and the base64 of the value by itself.
+    const forms = [
+      value,
+      JSON.stringify(value).slice(1, -1),
+      value.replace(/\\/g, '\\\\').replace(/'/g, "\\'"),
+      Buffer.from(value).toString('base64').replace(/=+$/, ''),
+    ];
+    for (const f of forms) this.secrets.add(f);
   }
 
   redact(text: string): string {
