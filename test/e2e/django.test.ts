@@ -200,7 +200,11 @@ test('--check --diff on fresh hosts shows the planned files with secrets masked,
   // Masked by the sensitive diff itself (the key kept, the value hidden), not merely redacted
   // afterwards (which would leave the quotes: SECRET_KEY = "********").
   assert.match(out, /^ {4}\+SECRET_KEY = \*{8}$/m);
-  for (const h of HOSTS) assert.ok(out.includes(`+++ ${h}:/etc/dma/auth.conf\t(after, values hidden)\n    +********\n`), out);
+  for (const h of HOSTS)
+    assert.ok(
+      out.includes(`+++ ${h}:/etc/dma/auth.conf\t(after, values hidden)\n    +********\n`),
+      out,
+    );
   assert.match(out, /^ {4}\+SMARTHOST 127\.0\.0\.1$/m);
   assert.match(out, /^ {4}\+ package python3-django$/m);
   assert.match(out, /~ restart fbdemo\.service/);

@@ -10,8 +10,6 @@ before(async () => {
   info = await lab(10);
 });
 
-const PATHS = '/etc/fb-rb/existing.conf /srv/fb-rb';
-
 /** Before each test: a pre-existing file with its own bytes, mode and owner; nothing else. */
 async function setUp(host: string): Promise<string> {
   await onHost(
