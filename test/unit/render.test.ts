@@ -3,33 +3,24 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ConfigError, type HostView } from '../../src/index.ts';
+import { ConfigError } from '../../src/index.ts';
 import {
   renderTemplate,
   templateData,
   templatePath,
   templatesRoot,
 } from '../../src/render/template.ts';
+import { hostView, templatesDir as fixtures } from './fixtures.ts';
 
-const fixtures = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  'fixtures',
-  'templates',
-);
 process.env['FLEETBOOK_TEMPLATES'] = fixtures;
 /** How the renderer names a fixture in messages (relative to the cwd when inside it). */
 const shown = (name: string) => path.relative(process.cwd(), path.join(fixtures, name));
 
-const host: HostView = {
-  name: 'web1',
-  address: '127.0.1.1',
+const host = hostView({
   environment: 'staging',
-  secrets: {},
   groups: ['web'],
   vars: { domain: 'host.example', upstream: 'http://127.0.0.1:8000/?a=1&b=<2>', dbHost: 'db' },
-};
+});
 
 async function configError(p: Promise<unknown>): Promise<ConfigError> {
   try {

@@ -10,24 +10,14 @@ import {
   sha256,
   type Change,
   type CommandFact,
-  type Fact,
   type FactQuery,
-  type FileFact,
-  type HostView,
   type PackagesFact,
   type Plan,
 } from '../../src/index.ts';
 import { buildProbeScript } from '../../src/core/probe-script.ts';
 import { aptInstall } from '../../tasks/aptInstall.ts';
+import { absent, file, planFrom, type Answer } from './fixtures.ts';
 
-const host: HostView = {
-  name: 'web1',
-  address: '127.0.1.1',
-  environment: 'lab',
-  secrets: {},
-  groups: [],
-  vars: {},
-};
 const NOW = 1_700_000_000;
 const STAMP = '/var/lib/apt/periodic/update-success-stamp';
 
@@ -39,57 +29,26 @@ interface HostState {
   debconf?: CommandFact;
 }
 
-const fileAt = (p: string, mtime: number | undefined): FileFact =>
-  mtime === undefined
-    ? {
-        path: p,
-        exists: false,
-        type: null,
-        mode: null,
-        owner: null,
-        group: null,
-        size: null,
-        sha256: null,
-        mtime: null,
-      }
-    : {
-        path: p,
-        exists: true,
-        type: 'file',
-        mode: '0644',
-        owner: 'root',
-        group: 'root',
-        size: 0,
-        sha256: null,
-        mtime,
-      };
+const fileAt = (p: string, mtime: number | undefined) =>
+  mtime === undefined ? absent(p) : file(p, '', { sha256: null, mtime }, 'none');
 
-function factsFor(
-  queries: Readonly<Record<string, FactQuery>>,
-  state: HostState,
-): Record<string, Fact> {
-  const out: Record<string, Fact> = {};
-  for (const [key, q] of Object.entries(queries)) {
-    if (q.kind === 'packages') {
-      out[key] = Object.fromEntries(
+const answer =
+  (state: HostState): Answer =>
+  (q: FactQuery) => {
+    if (q.kind === 'packages')
+      return Object.fromEntries(
         q.names.map((n) => {
           const v = state.installed?.[n];
           return [n, { installed: v !== undefined, version: v ?? null }];
         }),
       ) satisfies PackagesFact;
-    } else if (q.kind === 'file')
-      out[key] = fileAt(q.path, q.path === STAMP ? state.stamp : state.partial);
-    else if (q.kind === 'command')
-      out[key] = state.debconf ?? assert.fail('unexpected debconf probe');
-    else assert.fail(`unexpected query ${q.kind}`);
-  }
-  return out;
-}
+    if (q.kind === 'file') return fileAt(q.path, q.path === STAMP ? state.stamp : state.partial);
+    if (q.kind === 'command') return state.debconf ?? assert.fail('unexpected debconf probe');
+    return undefined;
+  };
 
 function plan(params: Parameters<typeof aptInstall>[0], state: HostState = {}): Plan {
-  const task = aptInstall(params);
-  const prepared = { now: NOW };
-  return task.plan(factsFor(task.probe(prepared), state), prepared, { host, notified: false });
+  return planFrom(aptInstall(params), { now: NOW }, answer(state));
 }
 
 function changes(p: Plan): readonly Change[] {

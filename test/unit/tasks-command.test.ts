@@ -1,62 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ConfigError,
-  type CommandFact,
-  type Fact,
-  type FactQuery,
-  type FileFact,
-  type HostView,
-  type Plan,
-} from '../../src/index.ts';
+import { ConfigError, type CommandFact, type Plan } from '../../src/index.ts';
 import { command } from '../../tasks/command.ts';
-
-const host: HostView = {
-  name: 'web1',
-  address: '127.0.1.1',
-  environment: 'lab',
-  secrets: {},
-  groups: [],
-  vars: {},
-};
-const fileFact = (p: string, exists: boolean): FileFact =>
-  exists
-    ? {
-        path: p,
-        exists,
-        type: 'directory',
-        mode: '0755',
-        owner: 'root',
-        group: 'root',
-        size: 1,
-        sha256: null,
-        mtime: 1,
-      }
-    : {
-        path: p,
-        exists,
-        type: null,
-        mode: null,
-        owner: null,
-        group: null,
-        size: null,
-        sha256: null,
-        mtime: null,
-      };
+import { absent, dir, planFrom } from './fixtures.ts';
 
 function plan(
   params: Parameters<typeof command>[0],
   state: { exists?: boolean; unlessCode?: number } = {},
 ): Plan {
-  const task = command(params);
-  const facts: Record<string, Fact> = {};
-  for (const [key, q] of Object.entries(task.probe(undefined) as Record<string, FactQuery>)) {
-    if (q.kind === 'file') facts[key] = fileFact(q.path, state.exists === true);
-    else if (q.kind === 'command')
-      facts[key] = { code: state.unlessCode ?? 1, stdout: '' } satisfies CommandFact;
-    else assert.fail(`unexpected query ${q.kind}`);
-  }
-  return task.plan(facts, undefined, { host, notified: false });
+  return planFrom(command(params), undefined, (q) => {
+    if (q.kind === 'file') return state.exists === true ? dir(q.path, { size: 1 }) : absent(q.path);
+    if (q.kind === 'command')
+      return { code: state.unlessCode ?? 1, stdout: '' } satisfies CommandFact;
+    return undefined;
+  });
 }
 
 test('an unguarded command needs always: true', () => {

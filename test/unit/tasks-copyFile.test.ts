@@ -3,86 +3,20 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  ConfigError,
-  sha256,
-  type Fact,
-  type FactQuery,
-  type FileFact,
-  type HostView,
-  type Plan,
-} from '../../src/index.ts';
+import { ConfigError, type FileFact, type Plan } from '../../src/index.ts';
 import { copyFile } from '../../tasks/copyFile.ts';
-
-const host: HostView = {
-  name: 'web1',
-  address: '127.0.1.1',
-  environment: 'lab',
-  secrets: {},
-  groups: [],
-  vars: {},
-};
-const absent = (p: string): FileFact => ({
-  path: p,
-  exists: false,
-  type: null,
-  mode: null,
-  owner: null,
-  group: null,
-  size: null,
-  sha256: null,
-  mtime: null,
-});
-const dir = (p: string): FileFact => ({
-  path: p,
-  exists: true,
-  type: 'directory',
-  mode: '0755',
-  owner: 'root',
-  group: 'root',
-  size: 4096,
-  sha256: null,
-  mtime: 1,
-});
-const file = (p: string, content: string, attrs: Partial<FileFact> = {}): FileFact => ({
-  path: p,
-  exists: true,
-  type: 'file',
-  mode: '0644',
-  owner: 'root',
-  group: 'root',
-  size: content.length,
-  sha256: sha256(content),
-  content: Buffer.from(content),
-  mtime: 1,
-  ...attrs,
-});
+import { absent, answerFrom, dir, file, host, preparePlan } from './fixtures.ts';
 
 async function plan(
   params: Parameters<typeof copyFile>[0],
   files: Record<string, FileFact> = {},
   accounts: string[] = [],
 ): Promise<Plan> {
-  const task = copyFile(params);
-  const prepared = await task.prepare(host);
-  const facts: Record<string, Fact> = {};
-  for (const [key, q] of Object.entries(task.probe(prepared) as Record<string, FactQuery>)) {
-    if (q.kind === 'file')
-      facts[key] = files[q.path] ?? (q.path === '/etc/app' ? dir(q.path) : absent(q.path));
-    else if (q.kind === 'user')
-      facts[key] = {
-        name: q.name,
-        exists: accounts.includes(q.name),
-        uid: 1,
-        gid: 1,
-        home: '/',
-        shell: '/bin/sh',
-      };
-    else if (q.kind === 'group')
-      facts[key] = { name: q.name, exists: accounts.includes(q.name), gid: 1 };
-    else assert.fail(`unexpected query ${q.kind}`);
-  }
-  return task.plan(facts, prepared, { host, notified: false });
+  const otherwise = (p: string) => (p === '/etc/app' ? dir(p) : absent(p));
+  return preparePlan(
+    copyFile(params),
+    answerFrom({ files, otherwise, users: accounts, groups: accounts }),
+  );
 }
 
 test('exactly one of src and content, said clearly', () => {

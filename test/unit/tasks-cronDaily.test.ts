@@ -1,74 +1,34 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  ConfigError,
-  sha256,
-  type Fact,
-  type FactQuery,
-  type FileFact,
-  type HostView,
-  type Plan,
-} from '../../src/index.ts';
+import { ConfigError, type FileFact, type Plan } from '../../src/index.ts';
 import { cronDaily } from '../../tasks/cronDaily.ts';
+import { absent, dir, file, hostView, preparePlan, templatesDir } from './fixtures.ts';
 
-process.env['FLEETBOOK_TEMPLATES'] = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  'fixtures',
-  'templates',
-);
+process.env['FLEETBOOK_TEMPLATES'] = templatesDir;
 
-const host: HostView = {
-  name: 'web1',
-  address: '127.0.1.1',
-  environment: 'lab',
-  secrets: {},
-  groups: [],
-  vars: { dir: '/srv/app' },
-};
-const absent = (p: string): FileFact => ({
-  path: p,
-  exists: false,
-  type: null,
-  mode: null,
-  owner: null,
-  group: null,
-  size: null,
-  sha256: null,
-  mtime: null,
-});
-const dir = (p: string): FileFact => ({
-  path: p,
-  exists: true,
-  type: 'directory',
-  mode: '0755',
-  owner: 'root',
-  group: 'root',
-  size: 4096,
-  sha256: null,
-  mtime: 1,
-});
+const host = hostView({ vars: { dir: '/srv/app' } });
 const SCRIPT = '#!/bin/sh\nexec /usr/local/bin/backup\n';
 
 async function plan(
   params: Parameters<typeof cronDaily>[0],
   opts: { job?: FileFact; cron?: boolean } = {},
 ): Promise<Plan> {
-  const task = cronDaily(params);
-  const prepared = await task.prepare(host);
-  const facts: Record<string, Fact> = {};
-  for (const [key, q] of Object.entries(task.probe(prepared) as Record<string, FactQuery>)) {
-    if (q.kind === 'file')
-      facts[key] = q.path === '/etc/cron.daily' ? dir(q.path) : (opts.job ?? absent(q.path));
-    else if (q.kind === 'packages')
-      facts[key] = Object.fromEntries(
-        q.names.map((n) => [n, { installed: n === 'cron' && opts.cron !== false, version: null }]),
-      );
-    else assert.fail(`unexpected query ${q.kind}`);
-  }
-  return task.plan(facts, prepared, { host, notified: false });
+  return preparePlan(
+    cronDaily(params),
+    (q) => {
+      if (q.kind === 'file')
+        return q.path === '/etc/cron.daily' ? dir(q.path) : (opts.job ?? absent(q.path));
+      if (q.kind === 'packages')
+        return Object.fromEntries(
+          q.names.map((n) => [
+            n,
+            { installed: n === 'cron' && opts.cron !== false, version: null },
+          ]),
+        );
+      return undefined;
+    },
+    { host, notified: false },
+  );
 }
 
 test('a name run-parts would skip is refused, saying why', () => {
@@ -148,18 +108,7 @@ test('from a template with host vars', async () => {
 });
 
 test('already in place -> ok', async () => {
-  const job: FileFact = {
-    path: '/etc/cron.daily/backup',
-    exists: true,
-    type: 'file',
-    mode: '0755',
-    owner: 'root',
-    group: 'root',
-    size: SCRIPT.length,
-    sha256: sha256(SCRIPT),
-    content: Buffer.from(SCRIPT),
-    mtime: 1,
-  };
+  const job = file('/etc/cron.daily/backup', SCRIPT, { mode: '0755' });
   assert.deepEqual(await plan({ name: 'backup', script: SCRIPT }, { job }), { status: 'ok' });
   const p = await plan({ name: 'backup', script: SCRIPT }, { job: { ...job, mode: '0644' } });
   assert.deepEqual(p.status === 'change' && p.changes[0]?.diff, [

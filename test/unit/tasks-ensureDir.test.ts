@@ -1,63 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Fact, FactQuery, FileFact, HostView, Plan } from '../../src/index.ts';
+import type { FileFact, Plan } from '../../src/index.ts';
 import { ensureDir } from '../../tasks/ensureDir.ts';
-
-const host: HostView = {
-  name: 'web1',
-  address: '127.0.1.1',
-  environment: 'lab',
-  secrets: {},
-  groups: [],
-  vars: {},
-};
-const dir = (p: string): FileFact => ({
-  path: p,
-  exists: true,
-  type: 'directory',
-  mode: '0755',
-  owner: 'root',
-  group: 'root',
-  size: 4096,
-  sha256: null,
-  mtime: 1,
-});
-const absent = (p: string): FileFact => ({
-  path: p,
-  exists: false,
-  type: null,
-  mode: null,
-  owner: null,
-  group: null,
-  size: null,
-  sha256: null,
-  mtime: null,
-});
+import { absent, answerFrom, dir, planFrom } from './fixtures.ts';
 
 function plan(
   params: Parameters<typeof ensureDir>[0],
   accounts: string[],
   existing: Record<string, FileFact> = {},
 ): Plan {
-  const task = ensureDir(params);
-  const facts: Record<string, Fact> = {};
-  for (const [key, q] of Object.entries(task.probe(undefined) as Record<string, FactQuery>)) {
-    if (q.kind === 'file')
-      facts[key] = existing[q.path] ?? (q.path === params.path ? absent(q.path) : dir(q.path));
-    else if (q.kind === 'user')
-      facts[key] = {
-        name: q.name,
-        exists: accounts.includes(q.name),
-        uid: 1,
-        gid: 1,
-        home: '/',
-        shell: '/bin/sh',
-      };
-    else if (q.kind === 'group')
-      facts[key] = { name: q.name, exists: accounts.includes(q.name), gid: 1 };
-    else assert.fail(`unexpected query ${q.kind}`);
-  }
-  return task.plan(facts, undefined, { host, notified: false });
+  const otherwise = (p: string) => (p === params.path ? absent(p) : dir(p));
+  return planFrom(
+    ensureDir(params),
+    undefined,
+    answerFrom({ files: existing, otherwise, users: accounts, groups: accounts }),
+  );
 }
 
 test('owner that does not exist -> fail, before planning any mkdir', () => {

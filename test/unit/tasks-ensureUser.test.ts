@@ -1,26 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type {
-  Change,
-  Fact,
-  FactQuery,
-  FileFact,
-  GroupFact,
-  HostView,
-  Plan,
-  Step,
-  UserFact,
-} from '../../src/index.ts';
+import type { Change, Plan, Step, UserFact } from '../../src/index.ts';
 import { ensureUser } from '../../tasks/ensureUser.ts';
-
-const host: HostView = {
-  name: 'web1',
-  address: '127.0.1.1',
-  environment: 'lab',
-  secrets: {},
-  groups: [],
-  vars: {},
-};
+import { absent, dir, file, group, noUser, planFrom, user } from './fixtures.ts';
 
 interface HostState {
   users?: Record<string, Partial<UserFact>>;
@@ -30,72 +12,29 @@ interface HostState {
 }
 
 function plan(params: Parameters<typeof ensureUser>[0], state: HostState = {}): Plan {
-  const task = ensureUser(params);
-  const facts: Record<string, Fact> = {};
-  for (const [key, q] of Object.entries(task.probe(undefined) as Record<string, FactQuery>)) {
+  return planFrom(ensureUser(params), undefined, (q) => {
     if (q.kind === 'user') {
       const u = state.users?.[q.name];
-      facts[key] =
-        u === undefined
-          ? { name: q.name, exists: false, uid: null, gid: null, home: null, shell: null }
-          : {
-              name: q.name,
-              exists: true,
-              uid: 999,
-              gid: 999,
-              home: '/nonexistent',
-              shell: '/usr/sbin/nologin',
-              ...u,
-            };
-    } else if (q.kind === 'group') {
+      return u === undefined
+        ? noUser(q.name)
+        : user(q.name, {
+            uid: 999,
+            gid: 999,
+            home: '/nonexistent',
+            shell: '/usr/sbin/nologin',
+            ...u,
+          });
+    }
+    if (q.kind === 'group') {
       const gid = state.groups?.[q.name];
-      facts[key] = {
-        name: q.name,
-        exists: gid !== undefined,
-        gid: gid ?? null,
-      } satisfies GroupFact;
-    } else if (q.kind === 'file' && q.path === '/etc/group') {
-      const text = state.etcGroup ?? '';
-      facts[key] = {
-        path: q.path,
-        exists: true,
-        type: 'file',
-        mode: '0644',
-        owner: 'root',
-        group: 'root',
-        size: text.length,
-        sha256: 'x',
-        content: Buffer.from(text),
-        mtime: 1,
-      };
-    } else if (q.kind === 'file') {
-      const isDir = state.dirs?.includes(q.path) === true;
-      facts[key] = isDir
-        ? {
-            path: q.path,
-            exists: true,
-            type: 'directory',
-            mode: '0755',
-            owner: 'root',
-            group: 'root',
-            size: 1,
-            sha256: null,
-            mtime: 1,
-          }
-        : ({
-            path: q.path,
-            exists: false,
-            type: null,
-            mode: null,
-            owner: null,
-            group: null,
-            size: null,
-            sha256: null,
-            mtime: null,
-          } satisfies FileFact);
-    } else assert.fail(`unexpected query ${q.kind}`);
-  }
-  return task.plan(facts, undefined, { host, notified: false });
+      return group(q.name, { exists: gid !== undefined, gid: gid ?? null });
+    }
+    if (q.kind === 'file' && q.path === '/etc/group')
+      return file(q.path, state.etcGroup ?? '', { sha256: 'x' });
+    if (q.kind === 'file')
+      return state.dirs?.includes(q.path) === true ? dir(q.path, { size: 1 }) : absent(q.path);
+    return undefined;
+  });
 }
 
 function onlyChange(p: Plan): Change {

@@ -9,47 +9,18 @@ import {
 import {
   ConfigError,
   TaskFailure,
-  type FileFact,
   type Plan,
   type PlanContext,
   type RemoteShell,
   type ServiceFact,
-  type HostView,
 } from '../../src/index.ts';
+import { absent, file, hostView, planFrom } from './fixtures.ts';
 
-const host: HostView = {
-  name: 'lab3',
-  address: '127.0.1.3',
-  environment: 'lab',
-  groups: [],
-  vars: {},
-  secrets: {},
-};
+const host = hostView({ name: 'lab3', address: '127.0.1.3' });
 const notified: PlanContext = { host, notified: true };
 const plain: PlanContext = { host, notified: false };
 
-const absent = (path: string): FileFact => ({
-  path,
-  exists: false,
-  type: null,
-  mode: null,
-  owner: null,
-  group: null,
-  size: null,
-  sha256: null,
-  mtime: null,
-});
-const present = (path: string): FileFact => ({
-  path,
-  exists: true,
-  type: 'file',
-  mode: '0644',
-  owner: 'root',
-  group: 'root',
-  size: 10,
-  sha256: 'x',
-  mtime: 1,
-});
+const present = (path: string) => file(path, '', { size: 10, sha256: 'x' }, 'none');
 
 function svc(over: Partial<ServiceFact> = {}): ServiceFact {
   return {
@@ -69,15 +40,16 @@ function plan(
   service: ServiceFact,
   files: string[] = [],
 ): Plan {
-  const task = serviceRestart(params);
-  const facts: Record<string, unknown> = {};
-  for (const [key, q] of Object.entries(task.probe(undefined))) {
-    if (q.kind === 'service') facts[key] = service;
-    else if (q.kind === 'file')
-      facts[key] = files.includes(q.path) ? present(q.path) : absent(q.path);
-    else assert.fail(`unexpected query ${q.kind}`);
-  }
-  return task.plan(facts, undefined, ctx);
+  return planFrom(
+    serviceRestart(params),
+    undefined,
+    (q) => {
+      if (q.kind === 'service') return service;
+      if (q.kind === 'file') return files.includes(q.path) ? present(q.path) : absent(q.path);
+      return undefined;
+    },
+    ctx,
+  );
 }
 
 test('probe reads the service and every place its unit file may be', () => {

@@ -1,126 +1,59 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   ConfigError,
   sha256,
   type Change,
   type Fact,
   type FactQuery,
-  type FileFact,
-  type HostView,
   type Plan,
   type PlanContext,
 } from '../../src/index.ts';
-import { lineHashes } from '../../src/core/probe-script.ts';
 import { templateFile } from '../../tasks/templateFile.ts';
+import {
+  absent,
+  answerAll,
+  answerFrom,
+  dir,
+  file,
+  hostView,
+  preparePlan,
+  templatesDir as fixtures,
+  type Answer,
+  type FakeHost,
+} from './fixtures.ts';
 
-const fixtures = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  'fixtures',
-  'templates',
-);
 process.env['FLEETBOOK_TEMPLATES'] = fixtures;
 
-const host: HostView = {
-  name: 'web1',
-  address: '127.0.1.1',
+const host = hostView({
   environment: 'staging',
-  secrets: {},
   groups: ['web'],
   vars: { domain: 'shop.example', upstream: 'http://127.0.0.1:8000/?a=1&b=2', dbHost: 'db1' },
-};
+});
 const ctx: PlanContext = { host, notified: false };
 const DEST = '/etc/nginx/sites-enabled/shop.conf';
 const RENDERED =
   '# managed by fleetbook for web1 (staging)\nserver_name shop.example;\nupstream http://127.0.0.1:8000/?a=1&b=2;\n';
 
-const absent = (p: string): FileFact => ({
-  path: p,
-  exists: false,
-  type: null,
-  mode: null,
-  owner: null,
-  group: null,
-  size: null,
-  sha256: null,
-  mtime: null,
-});
-const dir = (p: string): FileFact => ({
-  path: p,
-  exists: true,
-  type: 'directory',
-  mode: '0755',
-  owner: 'root',
-  group: 'root',
-  size: 4096,
-  sha256: null,
-  mtime: 1,
-});
-function file(
-  p: string,
-  content: string,
-  attrs: Partial<FileFact> = {},
-  read: 'content' | 'lineHashes' = 'content',
-): FileFact {
-  const base: FileFact = {
-    path: p,
-    exists: true,
-    type: 'file',
-    mode: '0644',
-    owner: 'root',
-    group: 'root',
-    size: content.length,
-    sha256: sha256(content),
-    mtime: 1,
-    ...attrs,
-  };
-  return read === 'content'
-    ? { ...base, content: Buffer.from(content) }
-    : { ...base, lineHashes: lineHashes(content) };
-}
-
-interface HostState {
-  files?: Record<string, FileFact>;
-  users?: string[];
-  groups?: string[];
-}
+type HostState = Pick<FakeHost, 'files' | 'users' | 'groups'>;
+/** The host: the given files and accounts; DEST's directory exists, nothing else does. */
+const onHost = (state: HostState): Answer =>
+  answerFrom({ ...state, otherwise: (p) => (p === path.dirname(DEST) ? dir(p) : absent(p)) });
 
 /** Answer every query the task's probe names from a small description of the host. */
 function factsFor(
   queries: Readonly<Record<string, FactQuery>>,
   state: HostState,
 ): Record<string, Fact> {
-  const out: Record<string, Fact> = {};
-  for (const [key, q] of Object.entries(queries)) {
-    if (q.kind === 'file')
-      out[key] =
-        state.files?.[q.path] ?? (q.path === path.dirname(DEST) ? dir(q.path) : absent(q.path));
-    else if (q.kind === 'user')
-      out[key] = {
-        name: q.name,
-        exists: state.users?.includes(q.name) === true,
-        uid: 1,
-        gid: 1,
-        home: '/',
-        shell: '/bin/sh',
-      };
-    else if (q.kind === 'group')
-      out[key] = { name: q.name, exists: state.groups?.includes(q.name) === true, gid: 1 };
-    else assert.fail(`unexpected query ${q.kind}`);
-  }
-  return out;
+  return answerAll(queries, onHost(state));
 }
 
 async function plan(
   params: Parameters<typeof templateFile>[0],
   state: HostState = {},
 ): Promise<Plan> {
-  const task = templateFile(params);
-  const prepared = await task.prepare(host);
-  return task.plan(factsFor(task.probe(prepared), state), prepared, ctx);
+  return preparePlan(templateFile(params), onHost(state), ctx);
 }
 
 function onlyChange(p: Plan): Change {

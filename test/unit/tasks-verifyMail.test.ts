@@ -17,7 +17,8 @@ import {
   parseJournalJson,
   parsePostfixQueue,
 } from '../../tasks/mail-log.ts';
-import { ConfigError, TaskFailure, type RemoteShell, type HostView } from '../../src/index.ts';
+import { ConfigError, TaskFailure, type RemoteShell } from '../../src/index.ts';
+import { hostView } from './fixtures.ts';
 
 // ---- Real journal lines, captured on lab3 (Debian bookworm, dma 0.13-1+b1, smarthost 127.0.0.1:587
 // with STARTTLS+AUTH) with `journalctl SYSLOG_IDENTIFIER=dma -o json --output-fields=MESSAGE,
@@ -156,14 +157,7 @@ const FIXTURES = {
   ] as Array<[string, ReturnType<typeof classifyDmaLine>]>,
 };
 
-const host: HostView = {
-  name: 'lab3',
-  address: '127.0.1.3',
-  environment: 'lab',
-  groups: [],
-  vars: {},
-  secrets: {},
-};
+const host = hostView({ name: 'lab3', address: '127.0.1.3' });
 
 test('plan is read-only: ok with a note and one verify action, in check mode as in a real run', () => {
   const task = verifyMail({ to: 'ops@example.org' });

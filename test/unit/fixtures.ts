@@ -1,0 +1,191 @@
+/**
+ * Shared test fixtures for the unit tests: a host, fact builders, and helpers that plan a task
+ * from facts answered by a small stand-in for the host. Not a test file itself.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  sha256,
+  type Fact,
+  type FactQuery,
+  type FileFact,
+  type FileRead,
+  type GroupFact,
+  type HostView,
+  type Plan,
+  type PlanContext,
+  type ProbeSpec,
+  type Task,
+  type UserFact,
+} from '../../src/index.ts';
+import { lineHashes } from '../../src/core/probe-script.ts';
+
+/** test/fixtures/templates: set it as $FLEETBOOK_TEMPLATES in tests that render templates. */
+export const templatesDir = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'fixtures',
+  'templates',
+);
+
+/** The host most task tests plan for: web1 in the lab, no vars, groups or secrets. */
+export const host: HostView = {
+  name: 'web1',
+  address: '127.0.1.1',
+  environment: 'lab',
+  secrets: {},
+  groups: [],
+  vars: {},
+};
+
+/** `host` with some fields replaced. */
+export const hostView = (over: Partial<HostView> = {}): HostView => ({ ...host, ...over });
+
+/** A path with nothing at it. */
+export const absent = (p: string): FileFact => ({
+  path: p,
+  exists: false,
+  type: null,
+  mode: null,
+  owner: null,
+  group: null,
+  size: null,
+  sha256: null,
+  mtime: null,
+});
+
+/** A directory, root:root 0755 unless attrs say otherwise. */
+export const dir = (p: string, attrs: Partial<FileFact> = {}): FileFact => ({
+  path: p,
+  exists: true,
+  type: 'directory',
+  mode: '0755',
+  owner: 'root',
+  group: 'root',
+  size: 4096,
+  sha256: null,
+  mtime: 1,
+  ...attrs,
+});
+
+/**
+ * A regular file with this content, root:root 0644 unless attrs say otherwise. `read` is what the
+ * probe brought back of the bytes: the content (default), one hash per line, or nothing.
+ */
+export function file(
+  p: string,
+  content: string,
+  attrs: Partial<FileFact> = {},
+  read: FileRead = 'content',
+): FileFact {
+  const base: FileFact = {
+    path: p,
+    exists: true,
+    type: 'file',
+    mode: '0644',
+    owner: 'root',
+    group: 'root',
+    size: content.length,
+    sha256: sha256(content),
+    mtime: 1,
+    ...attrs,
+  };
+  switch (read) {
+    case 'content':
+      return { ...base, content: Buffer.from(content) };
+    case 'lineHashes':
+      return { ...base, lineHashes: lineHashes(content) };
+    case 'none':
+      return base;
+  }
+}
+
+/** A user account (uid/gid 1, home /, shell /bin/sh unless attrs say otherwise). */
+export const user = (name: string, attrs: Partial<UserFact> = {}): UserFact => ({
+  name,
+  exists: true,
+  uid: 1,
+  gid: 1,
+  home: '/',
+  shell: '/bin/sh',
+  ...attrs,
+});
+
+/** A user that does not exist. */
+export const noUser = (name: string): UserFact => ({
+  name,
+  exists: false,
+  uid: null,
+  gid: null,
+  home: null,
+  shell: null,
+});
+
+/** A group (gid 1 unless attrs say otherwise). */
+export const group = (name: string, attrs: Partial<GroupFact> = {}): GroupFact => ({
+  name,
+  exists: true,
+  gid: 1,
+  ...attrs,
+});
+
+/** The fact a stand-in host gives for one probe query; undefined: the test expects no such query. */
+export type Answer = (q: FactQuery) => Fact | undefined;
+
+/** Answer every query of a probe; a query the answer does not know fails the test. */
+export function answerAll(queries: ProbeSpec, answer: Answer): Record<string, Fact> {
+  const facts: Record<string, Fact> = {};
+  for (const [key, q] of Object.entries(queries)) {
+    facts[key] = answer(q) ?? assert.fail(`unexpected query ${q.kind}`);
+  }
+  return facts;
+}
+
+/** A stand-in host of files and accounts. */
+export interface FakeHost {
+  /** Files by path. */
+  readonly files?: Readonly<Record<string, FileFact>>;
+  /** The fact for a path not in files (default: absent). */
+  readonly otherwise?: (p: string) => FileFact;
+  /** Users that exist (uid/gid 1); others do not. */
+  readonly users?: readonly string[];
+  /** Groups that exist (gid 1); others do not. */
+  readonly groups?: readonly string[];
+}
+
+/** Answers file, user and group queries from a FakeHost, nothing else. */
+export const answerFrom =
+  (state: FakeHost): Answer =>
+  (q) => {
+    switch (q.kind) {
+      case 'file':
+        return state.files?.[q.path] ?? (state.otherwise ?? absent)(q.path);
+      case 'user':
+        return user(q.name, { exists: state.users?.includes(q.name) === true });
+      case 'group':
+        return group(q.name, { exists: state.groups?.includes(q.name) === true });
+      default:
+        return undefined;
+    }
+  };
+
+/** Plan a task with this prepared value, from the facts the answer gives for its probe. */
+export function planFrom(
+  task: Task,
+  prepared: unknown,
+  answer: Answer,
+  ctx: PlanContext = { host, notified: false },
+): Plan {
+  return task.plan(answerAll(task.probe(prepared), answer), prepared, ctx);
+}
+
+/** Prepare a task for ctx.host (as the controller does), then plan it from the answer's facts. */
+export async function preparePlan(
+  task: Task,
+  answer: Answer,
+  ctx: PlanContext = { host, notified: false },
+): Promise<Plan> {
+  const prepared = await task.prepare(ctx.host);
+  return planFrom(task, prepared, answer, ctx);
+}
