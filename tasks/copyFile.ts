@@ -5,9 +5,7 @@ import {
   defineTask,
   Type,
   type Static,
-  AbsPath,
-  AccountName,
-  Mode,
+  FileTaskFields,
   checkValidate,
   planWholeFile,
   wholeFileProbe,
@@ -20,14 +18,7 @@ const Params = Type.Object(
     src: Type.Optional(Type.String({ minLength: 1, description: 'a local file path' })),
     /** The file's content, given inline. Exactly one of src and content. */
     content: Type.Optional(Type.String()),
-    dest: AbsPath,
-    mode: Type.Optional(Mode),
-    owner: Type.Optional(AccountName),
-    group: Type.Optional(AccountName),
-    /** Command run on the temp file before it replaces the live one; must contain `%s` (the temp path). */
-    validate: Type.Optional(Type.String({ minLength: 1 })),
-    /** Keep the content out of diffs and logs (changed lines shown, values masked). */
-    sensitive: Type.Optional(Type.Boolean()),
+    ...FileTaskFields,
   },
   { additionalProperties: false },
 );

@@ -2,9 +2,7 @@ import {
   defineTask,
   Type,
   type Static,
-  AbsPath,
-  AccountName,
-  Mode,
+  FileTaskFields,
   checkValidate,
   planWholeFile,
   wholeFileProbe,
@@ -17,16 +15,9 @@ const Params = Type.Object(
   {
     /** Template path relative to the templates directory (`templates/`, or `$FLEETBOOK_TEMPLATES`). */
     src: Type.String({ minLength: 1, description: 'a template path under templates/' }),
-    dest: AbsPath,
+    ...FileTaskFields,
     /** Over the host vars; the template also sees `host` (name, address, environment, groups). */
     vars: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    mode: Type.Optional(Mode),
-    owner: Type.Optional(AccountName),
-    group: Type.Optional(AccountName),
-    /** Command run on the temp file before it replaces the live one; must contain `%s` (the temp path). */
-    validate: Type.Optional(Type.String({ minLength: 1 })),
-    /** Keep the rendered content out of diffs and logs (changed lines shown, values masked). */
-    sensitive: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -15,3 +15,15 @@ export const PackageName = Type.String({
   pattern: '^[a-z0-9][a-z0-9+.-]+$',
   description: 'a Debian package name',
 });
+
+/** The fields of every whole-file task (templateFile, copyFile): spread them into its schema. */
+export const FileTaskFields = {
+  dest: AbsPath,
+  mode: Type.Optional(Mode),
+  owner: Type.Optional(AccountName),
+  group: Type.Optional(AccountName),
+  /** Command run on the temp file before it replaces the live one; must contain `%s` (the temp path). */
+  validate: Type.Optional(Type.String({ minLength: 1 })),
+  /** Keep the content out of diffs and logs (changed lines shown, values masked). */
+  sensitive: Type.Optional(Type.Boolean()),
+};

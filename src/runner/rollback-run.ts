@@ -2,8 +2,7 @@ import pLimit from 'p-limit';
 import { ConfigError, errorMessage } from '../core/errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { selectHosts } from '../inventory/select.ts';
-import { connectLocal } from '../transport/local.ts';
-import { connectSsh } from '../transport/ssh.ts';
+import { connector } from '../transport/connect.ts';
 import type { Emit } from './events.ts';
 import { loadJournal, saveJournal } from './journal.ts';
 import { BACKUP_ROOT, Remote } from './remote.ts';
@@ -61,18 +60,7 @@ export async function rollbackRun(opts: RollbackOptions, emit: Emit): Promise<nu
         }
         let remote: Remote;
         try {
-          const transport =
-            h.connection === 'local'
-              ? connectLocal()
-              : await connectSsh({
-                  name,
-                  address: h.address,
-                  port: h.port,
-                  user: h.user,
-                  key: h.key,
-                  knownHosts: h.knownHosts,
-                  acceptNewHostKeys: opts.acceptNewHostKeys || h.acceptNewHostKeys,
-                });
+          const transport = await connector(h, opts.acceptNewHostKeys)();
           remote = new Remote(transport, h.become && h.user !== 'root');
           const ok = await undoChanges(
             remote,

@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { ConfigError } from '../core/errors.ts';
-import { loadInventory, type ResolvedHost } from '../inventory/load.ts';
+import { loadInventory } from '../inventory/load.ts';
 import { targetHosts } from '../inventory/select.ts';
 import { loadSecrets } from '../secrets/store.ts';
-import { connectLocal } from '../transport/local.ts';
-import { connectSsh } from '../transport/ssh.ts';
-import type { Transport } from '../transport/types.ts';
+import { connector } from '../transport/connect.ts';
 import type { Emit, HostRecap } from './events.ts';
 import { runHost, type PreparedHost } from './host-run.ts';
 import { lastRun, newHostJournal, saveJournal, type Journal } from './journal.ts';
@@ -55,20 +53,6 @@ export function exitCodeFor(recap: readonly HostRecap[], stoppedEarly: boolean):
   if (stoppedEarly || recap.some((r) => r.failed > 0)) return EXIT.failed;
   if (recap.some((r) => r.unreachable)) return EXIT.unreachable;
   return EXIT.ok;
-}
-
-function connector(h: ResolvedHost, acceptNew: boolean): () => Promise<Transport> {
-  if (h.connection === 'local') return () => Promise.resolve(connectLocal());
-  return () =>
-    connectSsh({
-      name: h.name,
-      address: h.address,
-      port: h.port,
-      user: h.user,
-      key: h.key,
-      knownHosts: h.knownHosts,
-      acceptNewHostKeys: acceptNew || h.acceptNewHostKeys,
-    });
 }
 
 /**
