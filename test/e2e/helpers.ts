@@ -10,7 +10,8 @@ export async function lab(count: number): Promise<LabInfo> {
   // Never shrink a lab another test file grew: test files run one after another on one lab.
   const now = await labStatus();
   const running = now?.hosts.filter((h) => h.running).length ?? 0;
-  return labUp({ count: Math.max(count, now?.hosts.length ?? 0, running) });
+  // Only hosts really running count: a lab left behind by a killed session is not worth rebooting.
+  return labUp({ count: Math.max(count, running) });
 }
 
 export interface CliResult {
