@@ -1,0 +1,96 @@
+/** A small hand-written SVG: grouped bars of median wall time per host count. */
+
+export interface ChartSeries {
+  readonly label: string;
+  readonly color: string;
+  /** One value (ms) per group; NaN leaves a gap. */
+  readonly values: readonly number[];
+}
+
+export interface ChartInput {
+  readonly title: string;
+  readonly subtitle: string;
+  readonly groups: readonly string[];
+  /** More label lines under each group, e.g. the ratios. */
+  readonly notes?: readonly (readonly string[])[];
+  readonly series: readonly ChartSeries[];
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A round axis step giving about five ticks. */
+function tickStep(maxValue: number): number {
+  const raw = maxValue / 5;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const m = raw / p;
+  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+}
+
+export function barChart(c: ChartInput): string {
+  const W = 760;
+  const H = 452;
+  const left = 64;
+  const right = 20;
+  const top = 70;
+  const bottom = 96;
+  const plotW = W - left - right;
+  const plotH = H - top - bottom;
+  const all = c.series.flatMap((s) => s.values.filter(Number.isFinite)).map((v) => v / 1000);
+  const step = tickStep(Math.max(0.1, ...all));
+  const yMax = Math.ceil(Math.max(0.1, ...all) / step) * step;
+  const y = (s: number): number => top + plotH - (s / yMax) * plotH;
+  const groupW = plotW / Math.max(1, c.groups.length);
+  const barW = Math.min(56, (groupW * 0.8) / Math.max(1, c.series.length));
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="${left}" y="24" font-size="16" font-weight="bold">${esc(c.title)}</text>`,
+    `<text x="${left}" y="44" fill="#555">${esc(c.subtitle)}</text>`,
+  );
+  for (let v = 0; v <= yMax + 1e-9; v += step) {
+    const yy = y(v).toFixed(1);
+    out.push(
+      `<line x1="${left}" y1="${yy}" x2="${W - right}" y2="${yy}" stroke="#e3e3e3"/>`,
+      `<text x="${left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#444">${Number(v.toFixed(3))} s</text>`,
+    );
+  }
+  out.push(
+    `<line x1="${left}" y1="${top + plotH}" x2="${W - right}" y2="${top + plotH}" stroke="#333"/>`,
+  );
+  c.groups.forEach((g, gi) => {
+    const x0 = left + gi * groupW + (groupW - barW * c.series.length) / 2;
+    c.series.forEach((s, si) => {
+      const ms = s.values[gi];
+      if (ms === undefined || !Number.isFinite(ms)) return;
+      const v = ms / 1000;
+      const x = x0 + si * barW;
+      out.push(
+        `<rect x="${(x + 2).toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barW - 4).toFixed(1)}" height="${(top + plotH - y(v)).toFixed(1)}" fill="${s.color}"><title>${esc(`${s.label}, ${g}: ${v.toFixed(2)} s`)}</title></rect>`,
+        `<text x="${(x + barW / 2).toFixed(1)}" y="${(y(v) - 4).toFixed(1)}" text-anchor="middle" font-size="10" fill="#222">${v.toFixed(v < 10 ? 2 : 1)}</text>`,
+      );
+    });
+    const cx = (left + gi * groupW + groupW / 2).toFixed(1);
+    out.push(
+      `<text x="${cx}" y="${top + plotH + 18}" text-anchor="middle" fill="#222" font-weight="bold">${esc(g)}</text>`,
+    );
+    (c.notes?.[gi] ?? []).forEach((note, li) => {
+      out.push(
+        `<text x="${cx}" y="${top + plotH + 33 + li * 14}" text-anchor="middle" font-size="11" fill="#444">${esc(note)}</text>`,
+      );
+    });
+  });
+  let lx = left;
+  const ly = H - 22;
+  for (const s of c.series) {
+    out.push(
+      `<rect x="${lx.toFixed(1)}" y="${ly - 10}" width="12" height="12" fill="${s.color}"/>`,
+      `<text x="${(lx + 16).toFixed(1)}" y="${ly}" fill="#222">${esc(s.label)}</text>`,
+    );
+    lx += 24 + s.label.length * 6.6;
+  }
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
