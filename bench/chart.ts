@@ -94,3 +94,52 @@ export function barChart(c: ChartInput): string {
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
+
+/** The parts of a bench/run.ts results file the chart shows. */
+export interface ChartReport {
+  readonly date: string;
+  readonly machine: { readonly cpus: number };
+  readonly options: {
+    readonly playbook: string;
+    readonly repeat: number;
+    readonly skipTags: readonly string[];
+  };
+  readonly results: readonly {
+    readonly hosts: number;
+    readonly floorMs: number;
+    readonly floorChecksMs: number;
+    readonly noChangeMs: number;
+    readonly checkMs: number;
+    readonly noChangeRatio: number;
+    readonly checkRatio: number;
+    readonly roundTripsPerHost: { readonly noChange: number };
+    readonly peakRssMb: { readonly noChange: number; readonly check: number };
+  }[];
+}
+
+function ratio2(r: number): string {
+  return Number.isFinite(r) ? r.toFixed(2) : '-';
+}
+
+/** Floor, floor + shell checks, no-change and check --diff per host count, ratios underneath. */
+export function resultsChart(r: ChartReport): string {
+  const rs = r.results;
+  const name = r.options.playbook.split('/').pop() ?? r.options.playbook;
+  return barChart({
+    title: `fleetbook: ${name} on converged lab hosts`,
+    subtitle:
+      `median wall time of ${r.options.repeat} interleaved rounds, ${r.machine.cpus} cores, ` +
+      `${r.date.slice(0, 10)}; --skip-tags ${r.options.skipTags.join(',') || '(none)'}`,
+    groups: rs.map((x) => `${x.hosts} hosts`),
+    notes: rs.map((x) => [
+      `no-change ${ratio2(x.noChangeRatio)}×, check ${ratio2(x.checkRatio)}× floor`,
+      `${x.roundTripsPerHost.noChange.toFixed(1)} round trip/host, peak ${Math.max(x.peakRssMb.noChange, x.peakRssMb.check)} MB`,
+    ]),
+    series: [
+      { label: 'floor (ssh, one command)', color: '#7a7a7a', values: rs.map((x) => x.floorMs) },
+      { label: 'floor + shell checks', color: '#c0c0c0', values: rs.map((x) => x.floorChecksMs) },
+      { label: 'no-change run', color: '#2b6cb0', values: rs.map((x) => x.noChangeMs) },
+      { label: 'check --diff', color: '#dd8a1e', values: rs.map((x) => x.checkMs) },
+    ],
+  });
+}

@@ -14,13 +14,13 @@
  * bench/results/<date>-<hosts>.json and bench/results/latest.svg.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { labResetHost } from '../src/lab/index.ts';
 import { formatProfile, type Profile } from '../src/reporter/profile.ts';
-import { barChart } from './chart.ts';
+import { resultsChart, type ChartReport } from './chart.ts';
 import { floorScript, playbookReads, runFloor, sshArgv, type FloorTarget } from './floor.ts';
 import { assertNoChange, measureRun, runArgs, type RunMeasure } from './fleetbook-run.ts';
 import {
@@ -44,6 +44,8 @@ const { values: opt } = parseArgs({
     forks: { type: 'string' },
     fresh: { type: 'boolean', default: false },
     'no-converge': { type: 'boolean', default: false },
+    /** Only redraw bench/results/latest.svg from a results file; no lab, no runs. */
+    'chart-from': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -51,8 +53,16 @@ const { values: opt } = parseArgs({
 if (opt.help) {
   process.stdout.write(
     `npm run bench -- [--hosts 40,100[,200]] [--repeat 5] [--playbook FILE] [--skip-tags mail]\n` +
-      `                 [--vars inventories/development.yaml] [--forks N] [--fresh] [--no-converge]\n`,
+      `                 [--vars inventories/development.yaml] [--forks N] [--fresh] [--no-converge]\n` +
+      `npm run bench -- --chart-from bench/results/FILE.json   (redraw bench/results/latest.svg)\n`,
   );
+  process.exit(0);
+}
+
+if (opt['chart-from'] !== undefined) {
+  const saved = JSON.parse(await readFile(opt['chart-from'], 'utf8')) as ChartReport;
+  await writeFile(path.join(ROOT, 'bench', 'results', 'latest.svg'), resultsChart(saved));
+  process.stdout.write(`redrew bench/results/latest.svg from ${opt['chart-from']}\n`);
   process.exit(0);
 }
 
@@ -472,24 +482,6 @@ const report = {
 };
 const jsonFile = path.join(resultsDir, `${stamp}-${sizes.join('-')}.json`);
 await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-const svg = barChart({
-  title: `fleetbook: ${path.basename(playbook)} on converged lab hosts`,
-  subtitle: `median wall time of ${repeat} interleaved rounds, ${cpus().length} cores, ${report.date.slice(0, 10)}; --skip-tags ${skipTags.join(',') || '(none)'}`,
-  groups: results.map((x) => `${x.hosts} hosts`),
-  notes: results.map((x) => [
-    `x floor: no-change ${fmtRatio(x.noChangeRatio)}, check ${fmtRatio(x.checkRatio)}`,
-    `${x.roundTripsPerHost.noChange.toFixed(1)} round trip/host, peak ${Math.max(x.peakRssMb.noChange, x.peakRssMb.check)} MB`,
-  ]),
-  series: [
-    { label: 'floor (ssh, one command)', color: '#7a7a7a', values: results.map((x) => x.floorMs) },
-    {
-      label: 'floor + shell checks',
-      color: '#c0c0c0',
-      values: results.map((x) => x.floorChecksMs),
-    },
-    { label: 'no-change run', color: '#2b6cb0', values: results.map((x) => x.noChangeMs) },
-    { label: 'check --diff', color: '#dd8a1e', values: results.map((x) => x.checkMs) },
-  ],
-});
+const svg = resultsChart(report);
 await writeFile(path.join(resultsDir, 'latest.svg'), svg);
 log(`\nwrote ${path.relative(ROOT, jsonFile)} and bench/results/latest.svg`);
