@@ -46,7 +46,7 @@ const mods = await timed('import the engine (runner, reporters, transport, CLI d
       import('../src/runner/load-playbook.ts'),
       import('../src/secrets/store.ts'),
       import('../src/runner/prepare.ts'),
-      import('../src/transport/ssh.ts'),
+      import('../src/transport/connect.ts'),
       import('../src/core/probe-script.ts'),
       import('../src/runner/remote.ts'),
       import('../src/core/facts.ts'),
@@ -80,19 +80,12 @@ const prepared = await timed(`prepareHost x ${hosts.length} (vars, tasks, templa
   return out;
 });
 
-type Transport = Awaited<ReturnType<typeof mods.ssh.connectSsh>>;
+type Transport = Awaited<ReturnType<ReturnType<typeof mods.ssh.connector>>>;
+// The runner's own connector, so the benchmark opens connections exactly as a run does.
 const connect = (i: number): Promise<Transport> => {
   const h = hosts[i];
   if (h === undefined) throw new Error('no host');
-  return mods.ssh.connectSsh({
-    name: h.name,
-    address: h.address,
-    port: h.port,
-    user: h.user,
-    key: h.key,
-    knownHosts: h.knownHosts,
-    acceptNewHostKeys: false,
-  });
+  return mods.ssh.connector(h, false)();
 };
 /** `limit` at a time, like the runner's p-limit over hosts. */
 async function pool<T>(count: number, limit: number, f: (i: number) => Promise<T>): Promise<T[]> {
