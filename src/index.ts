@@ -25,7 +25,7 @@ export type {
 } from './core/playbook.ts';
 export { defineInventory } from './inventory/schema.ts';
 export type { InventoryDefinition, HostEntry, GroupEntry } from './inventory/schema.ts';
-export { fact, factKey } from './core/facts.ts';
+export { absentFile, fact, factKey } from './core/facts.ts';
 export type * from './core/facts.ts';
 export {
   planFile,

@@ -58,6 +58,21 @@ export interface FileFact {
   readonly mtime: number | null;
 }
 
+/** The fact of a path with nothing at it. */
+export function absentFile(path: string): FileFact {
+  return {
+    path,
+    exists: false,
+    type: null,
+    mode: null,
+    owner: null,
+    group: null,
+    size: null,
+    sha256: null,
+    mtime: null,
+  };
+}
+
 export interface PackageState {
   readonly installed: boolean;
   readonly version: string | null;

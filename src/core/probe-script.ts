@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { shq } from './shell.ts';
+import { absentFile } from './facts.ts';
 import type {
   CommandFact,
   Fact,
@@ -79,19 +80,7 @@ const STAT_TYPES: Record<string, FileType> = {
 
 function parseFile(path: string, lines: string[]): FileFact {
   const head = lines[0] ?? '';
-  if (head === 'ABSENT' || head === '') {
-    return {
-      path,
-      exists: false,
-      type: null,
-      mode: null,
-      owner: null,
-      group: null,
-      size: null,
-      sha256: null,
-      mtime: null,
-    };
-  }
+  if (head === 'ABSENT' || head === '') return absentFile(path);
   const [kind = '', mode = '', owner = '', group = '', size = '', mtime = ''] = head.split('|');
   const type = STAT_TYPES[kind] ?? 'other';
   const base: FileFact = {

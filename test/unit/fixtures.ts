@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  absentFile,
   sha256,
   type Fact,
   type FactQuery,
@@ -43,17 +44,7 @@ export const host: HostView = {
 export const hostView = (over: Partial<HostView> = {}): HostView => ({ ...host, ...over });
 
 /** A path with nothing at it. */
-export const absent = (p: string): FileFact => ({
-  path: p,
-  exists: false,
-  type: null,
-  mode: null,
-  owner: null,
-  group: null,
-  size: null,
-  sha256: null,
-  mtime: null,
-});
+export const absent = (p: string): FileFact => absentFile(p);
 
 /** A directory, root:root 0755 unless attrs say otherwise. */
 export const dir = (p: string, attrs: Partial<FileFact> = {}): FileFact => ({
