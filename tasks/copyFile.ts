@@ -68,7 +68,7 @@ export const copyFile = defineTask({
   describe: (p) => p.dest,
   // The local file is read on the controller before any host is touched.
   prepare: async (p) => ({ content: await localContent(p) }),
-  probe: (p) => wholeFileProbe(desiredFile(p, '')),
+  probe: (p, prepared) => wholeFileProbe(desiredFile(p, prepared.content)),
   plan: (p, facts, prepared, ctx) =>
     planWholeFile(ctx.host.name, facts, desiredFile(p, prepared.content)),
 });

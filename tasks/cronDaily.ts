@@ -83,8 +83,13 @@ export const cronDaily = defineTask({
     checkShebang(content, p, 'src');
     return { content };
   },
-  probe: (p) => ({
-    ...wholeFileProbe({ path: `${CRON_DIR}/${p.name}`, owner: 'root', group: 'root' }),
+  probe: (p, prepared) => ({
+    ...wholeFileProbe({
+      path: `${CRON_DIR}/${p.name}`,
+      owner: 'root',
+      group: 'root',
+      content: prepared.content,
+    }),
     daemons: fact.packages(CRON_DAEMONS),
   }),
   plan: (p, facts, prepared, ctx) => {

@@ -35,7 +35,7 @@ export const templateFile = defineTask({
   prepare: async (p, host) => ({
     content: await renderTemplate(p.src, templateData(host, p.vars)),
   }),
-  probe: (p) => wholeFileProbe(desiredFile(p, '')),
+  probe: (p, prepared) => wholeFileProbe(desiredFile(p, prepared.content)),
   plan: (p, facts, prepared, ctx) =>
     planWholeFile(ctx.host.name, facts, desiredFile(p, prepared.content)),
 });

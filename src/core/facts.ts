@@ -11,6 +11,11 @@ export interface FileQuery {
   readonly path: string;
   /** What to bring back of a regular file's bytes: nothing, the content, or one hash per line (sensitive files). */
   readonly read: FileRead;
+  /**
+   * The sha256 the caller expects (what it would write): when the file already has it, its bytes
+   * are not sent (no `content` or `lineHashes` in the fact), so a no-change run moves no file data.
+   */
+  readonly skipIfSha256?: string;
 }
 export interface PackagesQuery {
   readonly kind: 'packages';
@@ -101,6 +106,8 @@ export interface ServiceFact {
   /** systemd ActiveState ("active", "inactive", "failed", ...) or "active"/"inactive" from sysv status. */
   readonly active: string;
   readonly enabled: string;
+  /** systemd: the unit file changed on disk since it was loaded (`systemctl daemon-reload` is due). */
+  readonly needsDaemonReload: boolean;
 }
 
 export interface CommandFact {
@@ -130,7 +137,12 @@ export type FactsOf<P extends ProbeSpec> = { readonly [K in keyof P]: FactOf<P[K
 
 /** Constructors for fact queries, used in a task's `probe`. */
 export const fact = {
-  file: (path: string, read: FileRead = 'none'): FileQuery => ({ kind: 'file', path, read }),
+  file: (path: string, read: FileRead = 'none', skipIfSha256?: string): FileQuery => ({
+    kind: 'file',
+    path,
+    read,
+    ...(read !== 'none' && skipIfSha256 !== undefined ? { skipIfSha256 } : {}),
+  }),
   packages: (names: readonly string[]): PackagesQuery => ({
     kind: 'packages',
     names: [...names].sort(),
@@ -145,7 +157,7 @@ export const fact = {
 export function factKey(q: FactQuery): string {
   switch (q.kind) {
     case 'file':
-      return `file:${q.read}:${q.path}`;
+      return `file:${q.read}:${q.skipIfSha256 ?? ''}:${q.path}`;
     case 'packages':
       return `packages:${q.names.join(',')}`;
     case 'user':

@@ -225,15 +225,19 @@ export function missingAccount(
 
 /**
  * The probe of a task that manages a whole file: the file (content or line hashes), its parent
- * directory, and its owner and group accounts. Pair with planWholeFile.
+ * directory, and its owner and group accounts. Pair with planWholeFile. Given the content the
+ * task will write, the live file's bytes are only fetched when they differ from it.
  */
 export function wholeFileProbe(
-  want: Pick<DesiredFile, 'path' | 'owner' | 'group' | 'sensitive'>,
+  want: Pick<DesiredFile, 'path' | 'owner' | 'group' | 'sensitive'> & {
+    readonly content?: Buffer | string;
+  },
 ): Record<string, FileQuery | UserQuery | GroupQuery> {
+  const expected = want.content === undefined ? undefined : sha256(want.content);
   return {
     ...accountProbe(want.owner, want.group),
     'file:parent': fact.file(parentDir(want.path)),
-    'file:target': fact.file(want.path, fileRead(want.sensitive)),
+    'file:target': fact.file(want.path, fileRead(want.sensitive), expected),
   };
 }
 

@@ -6,6 +6,7 @@ import type {
   Fact,
   FactQuery,
   FileFact,
+  FileQuery,
   FileType,
   GroupFact,
   PackagesFact,
@@ -14,61 +15,134 @@ import type {
 } from './facts.ts';
 
 /**
- * One POSIX shell script that reads every queried fact and prints each in its own block.
- * Needs only sh and coreutils on the host (no Python): stat, sha256sum, base64, split, getent,
- * dpkg-query, systemctl.
+ * One POSIX shell script that reads every queried fact. Like a person would write it, it reads in
+ * bulk: one `stat` of every path, one `sha256sum` of every regular file, one `dpkg-query`, one
+ * `getent` per database, one `systemctl show`; file bytes travel only when the file's hash is not
+ * the one the caller already expects (the no-change case sends none). Needs only sh and coreutils
+ * on the host (no Python).
  */
 export interface ProbeScript {
   readonly script: string;
   parse(stdout: string): Fact[];
 }
 
-function fileSnippet(path: string, read: string): string {
-  const p = shq(path);
-  let body = `sha256sum < "$p" | cut -c1-64\n`;
-  if (read === 'content') body += `base64 -w0 < "$p"; echo\n`;
-  if (read === 'lineHashes') {
-    // split writes one file per line (newline kept), so sha256sum hashes lines without a per-line process.
-    body += `d=$(mktemp -d) && split -l 1 -a 8 -- "$p" "$d/l" && (cd "$d" && ls | xargs -r sha256sum) | cut -c1-64 | tr '\\n' ' '; echo; rm -rf "$d"\n`;
-  }
-  return (
-    `p=${p}\n` +
-    `if [ -e "$p" ] || [ -L "$p" ]; then\n` +
-    `stat -c '%F|%a|%U|%G|%s|%Y' -- "$p"\n` +
-    `if [ -f "$p" ] && [ ! -L "$p" ]; then\n${body}fi\n` +
-    `else echo ABSENT; fi\n`
-  );
-}
+const NL = "NL='\n'\n";
 
 function unitName(name: string): string {
   return name.includes('.') ? name : `${name}.service`;
 }
 
-function snippet(q: FactQuery): string {
-  switch (q.kind) {
-    case 'file':
-      return fileSnippet(q.path, q.read);
-    case 'packages':
-      return q.names.length === 0
-        ? ''
-        : `dpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' -- ${q.names.map(shq).join(' ')} 2>/dev/null || true\n`;
-    case 'user':
-      return `getent passwd ${shq(q.name)} || true\n`;
-    case 'group':
-      return `getent group ${shq(q.name)} || true\n`;
-    case 'service': {
-      const sysv = q.name.replace(/\.service$/, '');
-      return (
-        `if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo systemd; ` +
-        `systemctl show -p LoadState -p ActiveState -p UnitFileState -- ${shq(unitName(q.name))} 2>/dev/null; ` +
-        `elif [ -x /etc/init.d/${shq(sysv)} ]; then echo sysv; ` +
-        `if service ${shq(sysv)} status >/dev/null 2>&1; then echo active; else echo inactive; fi; ` +
-        `else echo none; fi\n`
-      );
+/** The shell words for a list of values. */
+function words(xs: Iterable<string>): string {
+  return [...xs].map(shq).join(' ');
+}
+
+/** A read of a file's bytes, skipped when sha256sum already printed the expected hash for it. */
+function bytesSnippet(q: FileQuery): string {
+  const p = shq(q.path);
+  const read =
+    q.read === 'content'
+      ? `base64 -w0 < "$p"; echo`
+      : // split writes one file per line (newline kept), so sha256sum hashes lines without a per-line process.
+        `d=$(mktemp -d) && split -l 1 -a 8 -- "$p" "$d/l" && (cd "$d" && ls | xargs -r sha256sum) | cut -c1-64 | tr '\\n' ' '; echo; rm -rf "$d"`;
+  const guarded =
+    q.skipIfSha256 === undefined
+      ? read
+      : `case "\${NL}\${sums}\${NL}" in *"\${NL}${q.skipIfSha256}  \${p}\${NL}"*) ;; *) ${read};; esac`;
+  return `p=${p}
+if [ -f "$p" ] && [ ! -L "$p" ]; then ${guarded}; fi
+`;
+}
+
+function sysvSnippet(name: string): string {
+  const s = shq(name.replace(/\.service$/, ''));
+  return (
+    `if [ -x /etc/init.d/${s} ]; then if service ${s} status >/dev/null 2>&1; then echo active; else echo inactive; fi; ` +
+    `else echo none; fi\n`
+  );
+}
+
+function commandSnippet(script: string): string {
+  // Output is base64 (only when there is any), so it may hold any bytes and any line.
+  return `out=$( ( ${script}\n) </dev/null 2>&1 ); echo "$?"; [ -z "$out" ] || printf '%s' "$out" | base64 -w0; echo\n`;
+}
+
+/** Everything the queries ask, deduplicated across queries. */
+interface Wanted {
+  readonly paths: Set<string>;
+  readonly packages: Set<string>;
+  readonly users: Set<string>;
+  readonly groups: Set<string>;
+  readonly units: string[];
+}
+
+function wanted(queries: readonly FactQuery[]): Wanted {
+  const w: Wanted = {
+    paths: new Set(),
+    packages: new Set(),
+    users: new Set(),
+    groups: new Set(),
+    units: [],
+  };
+  for (const q of queries) {
+    switch (q.kind) {
+      case 'file':
+        if (q.path.includes('\n'))
+          throw new Error(
+            `cannot probe ${JSON.stringify(q.path)}: paths with a newline are not supported`,
+          );
+        w.paths.add(q.path);
+        break;
+      case 'packages':
+        for (const n of q.names) w.packages.add(n);
+        break;
+      case 'user':
+        w.users.add(q.name);
+        break;
+      case 'group':
+        w.groups.add(q.name);
+        break;
+      case 'service':
+        if (!w.units.includes(unitName(q.name))) w.units.push(unitName(q.name));
+        break;
+      case 'command':
+        break;
     }
-    case 'command':
-      return `out=$( ( ${q.script}\n) </dev/null 2>&1 ); echo "$?"; printf '%s' "$out" | base64 -w0; echo\n`;
   }
+  return w;
+}
+
+function scriptFor(queries: readonly FactQuery[], w: Wanted, m: string): string {
+  const out: string[] = [NL];
+  if (w.paths.size > 0) {
+    const ps = words(w.paths);
+    out.push(
+      `echo ${m} stat\nstat -c '%F|%a|%U|%G|%s|%Y|%n' -- ${ps} 2>/dev/null\n`,
+      // Regular files only: sha256sum would follow a symlink, and fail noisily on a directory.
+      `echo ${m} sums\nset --\nfor p in ${ps}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; fi; done\n` +
+        `sums=; if [ $# -gt 0 ]; then sums=$(sha256sum -- "$@" 2>/dev/null); fi; printf '%s\\n' "$sums"\n`,
+    );
+  }
+  if (w.packages.size > 0)
+    out.push(
+      `echo ${m} dpkg\ndpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' -- ${words(w.packages)} 2>/dev/null || true\n`,
+    );
+  if (w.users.size > 0) out.push(`echo ${m} passwd\ngetent passwd ${words(w.users)} || true\n`);
+  if (w.groups.size > 0) out.push(`echo ${m} group\ngetent group ${words(w.groups)} || true\n`);
+  if (w.units.length > 0) {
+    out.push(
+      `echo ${m} svc\nif [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo systemd; ` +
+        `systemctl show -p Id -p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload -- ${words(w.units)} 2>/dev/null\nelse echo sysv\n` +
+        w.units.map((u, i) => `echo ${m} v${i}\n${sysvSnippet(u)}`).join('') +
+        `fi\n`,
+    );
+  }
+  queries.forEach((q, i) => {
+    if (q.kind === 'file' && q.read !== 'none') out.push(`echo ${m} c${i}\n${bytesSnippet(q)}`);
+    if (q.kind === 'command') out.push(`echo ${m} x${i}\n${commandSnippet(q.script)}`);
+  });
+  out.push(`echo ${m} end\n`);
+  return out.join('');
 }
 
 const STAT_TYPES: Record<string, FileType> = {
@@ -78,38 +152,81 @@ const STAT_TYPES: Record<string, FileType> = {
   'symbolic link': 'symlink',
 };
 
-function parseFile(path: string, lines: string[]): FileFact {
-  const head = lines[0] ?? '';
-  if (head === 'ABSENT' || head === '') return absentFile(path);
-  const [kind = '', mode = '', owner = '', group = '', size = '', mtime = ''] = head.split('|');
-  const type = STAT_TYPES[kind] ?? 'other';
-  const base: FileFact = {
-    path,
-    exists: true,
-    type,
-    mode: mode.padStart(4, '0'),
-    owner,
-    group,
-    size: Number(size),
-    sha256: type === 'file' ? (lines[1] ?? null) : null,
-    mtime: Number(mtime),
-  };
-  if (type !== 'file') return base;
-  const extra = lines[2];
-  if (extra === undefined) return base;
-  if (/^[0-9a-f ]*$/.test(extra) && extra.includes(' ')) {
-    return {
-      ...base,
-      lineHashes: extra
-        .trim()
-        .split(' ')
-        .filter((h) => h !== ''),
-    };
+/** Output sections by tag; throws when the end marker is missing (the output was cut short). */
+function sections(stdout: string, marker: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith(`${marker} `)) {
+      const tag = line.slice(marker.length + 1);
+      if (tag === 'end') {
+        for (const lines of out.values())
+          while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+        return out;
+      }
+      current = [];
+      out.set(tag, current);
+    } else if (current !== undefined) {
+      current.push(line);
+    }
   }
-  return { ...base, content: Buffer.from(extra, 'base64') };
+  throw new Error('probe output was cut short (no end marker)');
 }
 
-function parsePackages(names: readonly string[], lines: string[]): PackagesFact {
+type StatLine = Omit<FileFact, 'sha256' | 'content' | 'lineHashes'>;
+
+function parseStats(lines: readonly string[]): Map<string, StatLine> {
+  const out = new Map<string, StatLine>();
+  for (const line of lines) {
+    const f = line.split('|');
+    if (f.length < 7) continue;
+    const [kind = '', mode = '', owner = '', group = '', size = '', mtime = ''] = f;
+    // The path is last, so a `|` in it stays whole.
+    const path = f.slice(6).join('|');
+    out.set(path, {
+      path,
+      exists: true,
+      type: STAT_TYPES[kind] ?? 'other',
+      mode: mode.padStart(4, '0'),
+      owner,
+      group,
+      size: Number(size),
+      mtime: Number(mtime),
+    });
+  }
+  return out;
+}
+
+function parseSums(lines: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of lines) {
+    // sha256sum marks a name it had to escape with a leading backslash.
+    const escaped = line.startsWith('\\');
+    const body = escaped ? line.slice(1) : line;
+    const hash = body.slice(0, 64);
+    const name = body.slice(66);
+    out.set(escaped ? name.replace(/\\\\/g, '\\') : name, hash);
+  }
+  return out;
+}
+
+function parseFile(
+  q: FileQuery,
+  stats: ReadonlyMap<string, StatLine>,
+  sums: ReadonlyMap<string, string>,
+  bytes: readonly string[] | undefined,
+): FileFact {
+  const st = stats.get(q.path);
+  if (st === undefined) return absentFile(q.path);
+  const base: FileFact = { ...st, sha256: st.type === 'file' ? (sums.get(q.path) ?? null) : null };
+  const line = bytes?.[0];
+  if (st.type !== 'file' || line === undefined) return base;
+  if (q.read === 'lineHashes')
+    return { ...base, lineHashes: line.split(' ').filter((h) => h !== '') };
+  return { ...base, content: Buffer.from(line, 'base64') };
+}
+
+function parsePackages(names: readonly string[], lines: readonly string[]): PackagesFact {
   const out: Record<string, { installed: boolean; version: string | null }> = {};
   for (const n of names) out[n] = { installed: false, version: null };
   for (const line of lines) {
@@ -122,9 +239,14 @@ function parsePackages(names: readonly string[], lines: string[]): PackagesFact 
   return out;
 }
 
-function parseUser(name: string, lines: string[]): UserFact {
-  const f = (lines[0] ?? '').split(':');
-  if (f.length < 7) return { name, exists: false, uid: null, gid: null, home: null, shell: null };
+/** getent lines by their first field. */
+function byName(lines: readonly string[] | undefined): Map<string, string[]> {
+  return new Map((lines ?? []).map((l) => l.split(':')).map((f) => [f[0] ?? '', f]));
+}
+
+function parseUser(name: string, f: readonly string[] | undefined): UserFact {
+  if (f === undefined || f.length < 7)
+    return { name, exists: false, uid: null, gid: null, home: null, shell: null };
   return {
     name,
     exists: true,
@@ -135,84 +257,105 @@ function parseUser(name: string, lines: string[]): UserFact {
   };
 }
 
-function parseGroup(name: string, lines: string[]): GroupFact {
-  const f = (lines[0] ?? '').split(':');
-  if (f.length < 3) return { name, exists: false, gid: null };
+function parseGroup(name: string, f: readonly string[] | undefined): GroupFact {
+  if (f === undefined || f.length < 3) return { name, exists: false, gid: null };
   return { name, exists: true, gid: Number(f[2]) };
 }
 
-function parseService(name: string, lines: string[]): ServiceFact {
-  const manager = lines[0];
-  if (manager === 'systemd') {
-    const props: Record<string, string> = Object.fromEntries(
-      lines.slice(1).map((l) => [l.split('=')[0] ?? '', l.slice(l.indexOf('=') + 1)]),
-    );
+/** `systemctl show` of several units: one block of properties per unit, in order, blank-line separated. */
+function systemdBlocks(lines: readonly string[]): Record<string, string>[] {
+  const blocks: Record<string, string>[] = [];
+  let current: Record<string, string> | undefined;
+  for (const l of lines) {
+    if (l === '') {
+      current = undefined;
+      continue;
+    }
+    if (current === undefined) {
+      current = {};
+      blocks.push(current);
+    }
+    const eq = l.indexOf('=');
+    if (eq > 0) current[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+  return blocks;
+}
+
+function parseService(
+  name: string,
+  unitIndex: number,
+  svc: readonly string[],
+  sysv: readonly string[] | undefined,
+): ServiceFact {
+  if (svc[0] === 'systemd') {
+    const props = systemdBlocks(svc.slice(1))[unitIndex] ?? {};
     return {
       name,
-      manager,
+      manager: 'systemd',
       exists: props.LoadState === 'loaded',
       active: props.ActiveState ?? 'unknown',
       enabled: props.UnitFileState ?? '',
+      needsDaemonReload: props.NeedDaemonReload === 'yes',
     };
   }
-  if (manager === 'sysv')
-    return { name, manager, exists: true, active: lines[1] ?? 'unknown', enabled: '' };
-  return { name, manager: 'none', exists: false, active: 'inactive', enabled: '' };
-}
-
-function parseCommand(lines: string[]): CommandFact {
+  const state = sysv?.[0];
+  if (state === 'active' || state === 'inactive')
+    return {
+      name,
+      manager: 'sysv',
+      exists: true,
+      active: state,
+      enabled: '',
+      needsDaemonReload: false,
+    };
   return {
-    code: Number(lines[0] ?? 255),
-    stdout: Buffer.from(lines[1] ?? '', 'base64').toString('utf8'),
+    name,
+    manager: 'none',
+    exists: false,
+    active: 'inactive',
+    enabled: '',
+    needsDaemonReload: false,
   };
 }
 
-function parseOne(q: FactQuery, lines: string[]): Fact {
-  switch (q.kind) {
-    case 'file':
-      return parseFile(q.path, lines);
-    case 'packages':
-      return parsePackages(q.names, lines);
-    case 'user':
-      return parseUser(q.name, lines);
-    case 'group':
-      return parseGroup(q.name, lines);
-    case 'service':
-      return parseService(q.name, lines);
-    case 'command':
-      return parseCommand(lines);
-  }
+function parseCommand(lines: readonly string[] | undefined): CommandFact {
+  return {
+    code: Number(lines?.[0] ?? 255),
+    stdout: Buffer.from(lines?.[1] ?? '', 'base64').toString('utf8'),
+  };
 }
 
 export function buildProbeScript(queries: readonly FactQuery[]): ProbeScript {
-  // A per-script nonce in the block markers: no file content or command output can forge a block.
+  // A per-script nonce in the section markers: no file content or command output can forge one.
   const marker = `@@fb${randomBytes(6).toString('hex')}`;
-  const script =
-    queries.map((q, i) => `echo ${marker} ${i}\n${snippet(q)}`).join('') + `echo ${marker} end\n`;
+  const w = wanted(queries);
   return {
-    script,
+    script: scriptFor(queries, w, marker),
     parse(stdout: string): Fact[] {
-      const blocks: string[][] = [];
-      let current: string[] | undefined;
-      let ended = false;
-      for (const line of stdout.split('\n')) {
-        if (line.startsWith(`${marker} `)) {
-          const tag = line.slice(marker.length + 1);
-          if (tag === 'end') {
-            ended = true;
-            break;
+      const s = sections(stdout, marker);
+      const stats = parseStats(s.get('stat') ?? []);
+      const sums = parseSums(s.get('sums') ?? []);
+      const passwd = byName(s.get('passwd'));
+      const groups = byName(s.get('group'));
+      const dpkg = s.get('dpkg') ?? [];
+      const svc = s.get('svc') ?? [];
+      return queries.map((q, i): Fact => {
+        switch (q.kind) {
+          case 'file':
+            return parseFile(q, stats, sums, s.get(`c${i}`));
+          case 'packages':
+            return parsePackages(q.names, dpkg);
+          case 'user':
+            return parseUser(q.name, passwd.get(q.name));
+          case 'group':
+            return parseGroup(q.name, groups.get(q.name));
+          case 'service': {
+            const u = w.units.indexOf(unitName(q.name));
+            return parseService(q.name, u, svc, s.get(`v${u}`));
           }
-          current = [];
-          blocks[Number(tag)] = current;
-        } else if (current !== undefined) {
-          current.push(line);
+          case 'command':
+            return parseCommand(s.get(`x${i}`));
         }
-      }
-      if (!ended) throw new Error('probe output was cut short (no end marker)');
-      return queries.map((q, i) => {
-        const lines = blocks[i] ?? [];
-        while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-        return parseOne(q, lines);
       });
     },
   };

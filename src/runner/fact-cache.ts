@@ -43,7 +43,7 @@ export class FactCache {
 
   private async fetch(queries: FactQuery[]): Promise<void> {
     const probe = buildProbeScript(queries);
-    const res = await this.remote.exec(probe.script);
+    const res = await this.remote.execScript(probe.script);
     let facts: Fact[];
     try {
       facts = probe.parse(res.stdout);

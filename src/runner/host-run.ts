@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { TaskFailure, UnreachableError, errorMessage } from '../core/errors.ts';
-import type { FactQuery } from '../core/facts.ts';
+import type { FactQuery, ProbeSpec } from '../core/facts.ts';
 import type { HostView, Plan, Task } from '../core/task.ts';
 import type { Transport } from '../transport/types.ts';
 import type { Emit, HostRecap, Outcome, TaskEndEvent } from './events.ts';
@@ -99,6 +99,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     pt: PreparedTask,
     index: number,
     handler: boolean,
+    spec: ProbeSpec,
     upcoming: readonly FactQuery[],
   ): Promise<Outcome> => {
     const t0 = performance.now();
@@ -157,7 +158,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
 
     let plan: Plan;
     try {
-      const facts = await cache.get(pt.task.probe(pt.prepared), upcoming);
+      const facts = await cache.get(spec, upcoming);
       const t1 = performance.now();
       timing.probeMs = t1 - t0;
       plan = pt.task.plan(facts, pt.prepared, { host: host.view, notified: handler });
@@ -255,8 +256,10 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     else tally.failed++;
     if (o === 'failed') failed = true;
   };
+  // Each task's probe, asked once: every miss prefetches the probes of all the tasks after it.
+  const specs = host.tasks.map((pt) => pt.task.probe(pt.prepared));
   const upcoming = (from: number): FactQuery[] =>
-    host.tasks.slice(from).flatMap((pt) => Object.values(pt.task.probe(pt.prepared)));
+    specs.slice(from).flatMap((s) => Object.values(s));
 
   let stopped = false;
   for (const [i, pt] of host.tasks.entries()) {
@@ -264,7 +267,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
       stopped = true;
       break;
     }
-    count(await runOne(remote, pt, i + 1, false, upcoming(i + 1)));
+    count(await runOne(remote, pt, i + 1, false, specs[i] ?? {}, upcoming(i + 1)));
     if (failed || unreachable) break;
   }
   const ran = new Set<string>();
@@ -272,7 +275,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     let i = host.tasks.length;
     for (const [hname, pt] of host.handlers) {
       if (!notified.has(hname)) continue;
-      const o = await runOne(remote, pt, ++i, true, []);
+      const o = await runOne(remote, pt, ++i, true, pt.task.probe(pt.prepared), []);
       count(o);
       if (o === 'changed' || o === 'ok') ran.add(hname);
       if (failed || unreachable) break;

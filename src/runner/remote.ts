@@ -34,7 +34,25 @@ export class Remote implements RemoteShell {
 
   async exec(script: string, opts: { stdin?: string | Buffer } = {}): Promise<ExecResult> {
     const body = `LC_ALL=C; export LC_ALL\n${script}`;
-    const command = this.become ? `sudo -n -- /bin/sh -c ${shq(body)}` : `/bin/sh -c ${shq(body)}`;
+    return this.send(
+      this.become ? `sudo -n -- /bin/sh -c ${shq(body)}` : `/bin/sh -c ${shq(body)}`,
+      opts,
+    );
+  }
+
+  /**
+   * Run a script sent on stdin rather than in the command line: nothing of it (paths, expected
+   * hashes) shows in the host's process list, and its size has no argument-length limit. The
+   * script is one brace group, parsed whole before it runs, so no command in it can read the rest
+   * of the script as its input.
+   */
+  async execScript(script: string): Promise<ExecResult> {
+    return this.send(this.become ? 'sudo -n -- /bin/sh -s' : '/bin/sh -s', {
+      stdin: `LC_ALL=C; export LC_ALL\n{\n${script}\n} </dev/null\n`,
+    });
+  }
+
+  private async send(command: string, opts: { stdin?: string | Buffer }): Promise<ExecResult> {
     this.roundTrips++;
     const res = await this.transport.exec(command, opts);
     if (

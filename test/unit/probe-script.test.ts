@@ -10,6 +10,8 @@ import {
   type CommandFact,
   type UserFact,
   type PackagesFact,
+  type GroupFact,
+  type ServiceFact,
 } from '../../src/core/facts.ts';
 import { buildProbeScript, lineHashes, sha256 } from '../../src/core/probe-script.ts';
 
@@ -84,4 +86,111 @@ test('user and packages facts', () => {
 test('a cut-short probe output is an error, not silently missing facts', () => {
   const p = buildProbeScript([fact.file('/etc/hostname')]);
   assert.throws(() => p.parse(''), /cut short/);
+});
+
+test('a file whose hash is the expected one sends no bytes; any other hash sends them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-probe-'));
+  const f = join(dir, 'same');
+  const g = join(dir, 'other');
+  writeFileSync(f, 'a\nb\n');
+  writeFileSync(g, 'c\n');
+  const [same, other, sameHashes, otherHashes] = probe([
+    fact.file(f, 'content', sha256('a\nb\n')),
+    fact.file(g, 'content', sha256('a\nb\n')),
+    fact.file(f, 'lineHashes', sha256('a\nb\n')),
+    fact.file(g, 'lineHashes', sha256('a\nb\n')),
+  ]) as FileFact[];
+  assert.equal(same?.sha256, sha256('a\nb\n'));
+  assert.equal(same?.content, undefined);
+  assert.equal(sameHashes?.lineHashes, undefined);
+  assert.equal(other?.sha256, sha256('c\n'));
+  assert.equal(other?.content?.toString(), 'c\n');
+  assert.deepEqual(otherHashes?.lineHashes, lineHashes('c\n'));
+});
+
+test('one stat and one sha256sum serve every path, odd names included', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-probe-'));
+  const names = ['plain', 'with space', 'pipe|in it', 'back\\slash', "quote'd", '-dash'];
+  for (const [i, n] of names.entries()) writeFileSync(join(dir, n), `file ${i}\n`);
+  const p = buildProbeScript(names.map((n) => fact.file(join(dir, n), 'content')));
+  assert.equal(p.script.match(/\bstat -c/g)?.length, 1);
+  assert.equal(p.script.match(/sha256sum --/g)?.length, 1);
+  const out = execFileSync('/bin/sh', ['-c', p.script], { encoding: 'utf8' });
+  const facts = p.parse(out) as FileFact[];
+  for (const [i, f] of facts.entries()) {
+    assert.equal(f.exists, true, names[i]);
+    assert.equal(f.sha256, sha256(`file ${i}\n`), names[i]);
+    assert.equal(f.content?.toString(), `file ${i}\n`, names[i]);
+  }
+});
+
+test('a path with a newline is refused, not misread', () => {
+  assert.throws(() => buildProbeScript([fact.file('/tmp/a\nb')]), /newline/);
+});
+
+test('users, groups and packages of several queries are read in one call each', () => {
+  const queries = [
+    fact.user('root'),
+    fact.user('no-such-user-xyz'),
+    fact.group('root'),
+    fact.group('no-such-group-xyz'),
+    fact.packages(['coreutils']),
+    fact.packages(['dash', 'no-such-package-xyz']),
+  ];
+  const p = buildProbeScript(queries);
+  assert.equal(p.script.match(/getent passwd/g)?.length, 1);
+  assert.equal(p.script.match(/dpkg-query/g)?.length, 1);
+  const [root, nouser, rootGroup, nogroup, core, dash] = p.parse(
+    execFileSync('/bin/sh', ['-c', p.script], { encoding: 'utf8' }),
+  ) as [UserFact, UserFact, GroupFact, GroupFact, PackagesFact, PackagesFact];
+  assert.equal(root.uid, 0);
+  assert.equal(nouser.exists, false);
+  assert.equal(rootGroup.gid, 0);
+  assert.equal(nogroup.exists, false);
+  assert.deepEqual(Object.keys(core), ['coreutils']);
+  assert.equal(core.coreutils?.installed, true);
+  assert.equal(dash.dash?.installed, true);
+  assert.equal(dash['no-such-package-xyz']?.installed, false);
+});
+
+test('service facts come from one systemctl show, matched to units in order', () => {
+  const p = buildProbeScript([
+    fact.service('cron'),
+    fact.service('app.service'),
+    fact.service('gone'),
+  ]);
+  assert.equal(p.script.match(/systemctl show/g)?.length, 1);
+  const marker = /@@fb[0-9a-f]+/.exec(p.script)?.[0] ?? '';
+  const out = [
+    `${marker} svc`,
+    'systemd',
+    'Id=cron.service',
+    'LoadState=loaded',
+    'ActiveState=active',
+    'UnitFileState=enabled',
+    'NeedDaemonReload=no',
+    '',
+    'Id=app.service',
+    'LoadState=loaded',
+    'ActiveState=inactive',
+    'UnitFileState=disabled',
+    'NeedDaemonReload=yes',
+    '',
+    'Id=gone.service',
+    'LoadState=not-found',
+    'ActiveState=inactive',
+    'UnitFileState=',
+    'NeedDaemonReload=no',
+    `${marker} end`,
+  ].join('\n');
+  const [cron, app, gone] = p.parse(out) as ServiceFact[];
+  assert.deepEqual(
+    [cron?.active, cron?.enabled, cron?.exists, cron?.needsDaemonReload],
+    ['active', 'enabled', true, false],
+  );
+  assert.deepEqual(
+    [app?.name, app?.active, app?.enabled, app?.needsDaemonReload],
+    ['app.service', 'inactive', 'disabled', true],
+  );
+  assert.equal(gone?.exists, false);
 });

@@ -29,6 +29,7 @@ function svc(over: Partial<ServiceFact> = {}): ServiceFact {
     exists: true,
     active: 'active',
     enabled: 'enabled',
+    needsDaemonReload: false,
     ...over,
   };
 }
@@ -189,7 +190,14 @@ const cases: Array<{
     what: 'no init system, init script about to be written -> sysv restart',
     params: { name: 'legacy', force: true },
     ctx: plain,
-    service: { name: 'legacy', manager: 'none', exists: false, active: 'inactive', enabled: '' },
+    service: {
+      name: 'legacy',
+      manager: 'none',
+      exists: false,
+      active: 'inactive',
+      enabled: '',
+      needsDaemonReload: false,
+    },
     files: ['/etc/init.d/legacy'],
     expect: (p) => {
       assert.equal(
@@ -204,7 +212,14 @@ const cases: Array<{
     what: 'systemd unit on a host without systemd -> fail',
     params: { name: 'app', force: true },
     ctx: plain,
-    service: { name: 'app', manager: 'none', exists: false, active: 'inactive', enabled: '' },
+    service: {
+      name: 'app',
+      manager: 'none',
+      exists: false,
+      active: 'inactive',
+      enabled: '',
+      needsDaemonReload: false,
+    },
     files: ['/lib/systemd/system/app.service'],
     expect: (p) => {
       assert.equal(p.status, 'fail');

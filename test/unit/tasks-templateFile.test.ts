@@ -255,9 +255,9 @@ test('sensitive: the secret never appears outside the write step content', async
   const prepared = await task.prepare(host);
   const queries = task.probe(prepared);
   const target = Object.values(queries).find((q) => q.kind === 'file' && q.path === dest);
-  assert.deepEqual(
-    target,
-    { kind: 'file', path: dest, read: 'lineHashes' },
+  assert.equal(
+    target?.kind === 'file' && target.read,
+    'lineHashes',
     'the live bytes of a sensitive file never leave the host',
   );
   const live = file(dest, `DB_HOST=db1\nDB_PASSWORD=${OLD}\n`, { mode: '0600' }, 'lineHashes');
