@@ -60,18 +60,25 @@ function runsDir(): string {
  * and file contents are never in a journal (a restore names a backup kept on the host).
  */
 export function saveJournal(j: Journal, redact: (text: string) => string): Promise<void> {
-  // Hosts finish concurrently; saves of one journal are chained so they never race on the file.
-  const previous = saving.get(j.runId) ?? Promise.resolve();
-  const next = previous
+  // Hosts finish concurrently, often many at once. Saves of one journal are chained so they never
+  // race on the file, and a save still waiting its turn already covers later calls: it serialises
+  // the journal when it starts. So a burst of hosts finishing costs one or two writes, not one each.
+  const waiting = queued.get(j.runId);
+  if (waiting !== undefined) return waiting;
+  const next = (saving.get(j.runId) ?? Promise.resolve())
     .catch(() => undefined)
-    .then(() =>
-      writeAtomic(join(runsDir(), `${j.runId}.json`), `${redact(JSON.stringify(j, null, 2))}\n`),
-    );
+    .then(() => {
+      queued.delete(j.runId);
+      return writeAtomic(join(runsDir(), `${j.runId}.json`), `${redact(JSON.stringify(j))}\n`);
+    });
+  queued.set(j.runId, next);
   saving.set(j.runId, next);
   return next;
 }
 
+/** Per run: the last save started or queued, and the save not yet started (if any). */
 const saving = new Map<string, Promise<void>>();
+const queued = new Map<string, Promise<void>>();
 
 export async function loadJournal(runId: string): Promise<Journal> {
   if (!/^[\w-]+$/.test(runId))

@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  loadJournal,
+  newHostJournal,
+  saveJournal,
+  type Journal,
+} from '../../src/runner/journal.ts';
+
+test('saves of one journal made while others are under way lose nothing: the file ends with the last state', async () => {
+  process.env.FLEETBOOK_STATE_DIR = mkdtempSync(join(tmpdir(), 'fb-journal-'));
+  const j: Journal = {
+    runId: '20261121T000000Z-test',
+    playbook: 'p.ts',
+    inventory: 'i.yaml',
+    environment: 'test',
+    check: false,
+    startedAt: new Date(0).toISOString(),
+    hosts: {},
+  };
+  const saves: Promise<void>[] = [];
+  // Hosts finishing in a burst: each adds itself and asks for a save without waiting.
+  for (let i = 0; i < 50; i++) {
+    j.hosts[`h${i}`] = { ...newHostJournal(), status: 'ok' };
+    saves.push(saveJournal(j, (t) => t.replaceAll('secret', '***')));
+  }
+  await Promise.all(saves);
+  const saved = await loadJournal(j.runId);
+  assert.equal(Object.keys(saved.hosts).length, 50);
+  assert.equal(saved.hosts.h49?.status, 'ok');
+  // A save asked for after the burst is written too.
+  j.exitCode = 0;
+  await saveJournal(j, (t) => t);
+  assert.equal((await loadJournal(j.runId)).exitCode, 0);
+});
