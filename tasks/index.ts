@@ -4,6 +4,7 @@ export { command, type CommandParams } from './command.ts';
 export { copyFile, type CopyFileParams } from './copyFile.ts';
 export { cronDaily, type CronDailyParams } from './cronDaily.ts';
 export { ensureDir } from './ensureDir.ts';
+export { ensureService, type EnsureServiceParams } from './ensureService.ts';
 export { ensureUser, type EnsureUserParams } from './ensureUser.ts';
 export { serviceRestart, type ServiceRestartParams } from './serviceRestart.ts';
 export { templateFile, type TemplateFileParams } from './templateFile.ts';
