@@ -62,7 +62,9 @@ interface LabInventory {
 
 /**
  * An inventory of exactly the measured hosts, in group `django`, with the vars of
- * inventories/development.yaml and the lab's smarthost (as test/e2e/django.test.ts builds it).
+ * inventories/development.yaml and the lab's smarthost (as test/e2e/django.test.ts builds it),
+ * and one gunicorn worker per host: what a run reads does not depend on it, and it keeps 220 lab
+ * hosts within this machine's memory (each worker holds ~30 MB).
  */
 export async function writeInventory(
   info: LabInfo,
@@ -75,6 +77,7 @@ export async function writeInventory(
     vars: Record<string, unknown>;
   };
   const vars = structuredClone(dev.vars);
+  vars['workers'] = 1;
   vars['smarthost'] = {
     host: info.smarthost.host,
     port: info.smarthost.port,

@@ -1,7 +1,11 @@
 import Type from 'typebox';
 
 /** Param schemas shared by task modules, so every task says the same thing about the same field. */
-export const AbsPath = Type.String({ pattern: '^/[^\\0]*$', description: 'an absolute path' });
+export const AbsPath = Type.String({
+  // No newline: the probe reads all paths with one `stat`, a line each.
+  pattern: '^/[^\\0\\n]*$',
+  description: 'an absolute path (without newlines)',
+});
 export const Mode = Type.String({
   pattern: '^0?[0-7]{3}$|^[0-7]{4}$',
   description: 'octal mode such as "0644"',

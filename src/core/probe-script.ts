@@ -49,9 +49,7 @@ function bytesSnippet(q: FileQuery): string {
     q.skipIfSha256 === undefined
       ? read
       : `case "\${NL}\${sums}\${NL}" in *"\${NL}${q.skipIfSha256}  \${p}\${NL}"*) ;; *) ${read};; esac`;
-  return `p=${p}
-if [ -f "$p" ] && [ ! -L "$p" ]; then ${guarded}; fi
-`;
+  return `p=${p}\nif [ -f "$p" ] && [ ! -L "$p" ]; then ${guarded}; fi\n`;
 }
 
 function sysvSnippet(name: string): string {

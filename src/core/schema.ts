@@ -92,8 +92,13 @@ export function formatSchemaErrors(
       continue;
     }
     const specific = errs.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf') ?? first;
+    // A pattern means nothing to most readers; the field's description says what it wants.
+    const described =
+      specific.keyword === 'pattern'
+        ? schemaAt(schema, specific.instancePath)?.description
+        : undefined;
     lines.push(
-      `${fieldPath(specific)}: expected value that ${specific.message ?? 'is valid'}, got ${got}`,
+      `${fieldPath(specific)}: expected ${described ?? `value that ${specific.message ?? 'is valid'}`}, got ${got}`,
     );
   }
   return lines;
@@ -104,6 +109,7 @@ interface SchemaNode {
   patternProperties?: Record<string, SchemaNode>;
   additionalProperties?: SchemaNode | boolean;
   items?: SchemaNode;
+  description?: string;
 }
 
 /** The schema of one property, whether declared by name or by a record's key pattern. */

@@ -14,6 +14,7 @@ import {
   type ServiceFact,
 } from '../../src/core/facts.ts';
 import { buildProbeScript, lineHashes, sha256 } from '../../src/core/probe-script.ts';
+import { ensureDir } from '../../tasks/ensureDir.ts';
 
 // The probe script runs under the controller's own /bin/sh (dash on Debian, as on the hosts).
 function probe(queries: Parameters<typeof buildProbeScript>[0]) {
@@ -193,4 +194,11 @@ test('service facts come from one systemctl show, matched to units in order', ()
     ['app.service', 'inactive', 'disabled', true],
   );
   assert.equal(gone?.exists, false);
+});
+
+test('a path param with a newline is refused before any host is touched', () => {
+  assert.throws(
+    () => ensureDir({ path: '/srv/a\nb' }),
+    /path.*absolute path \(without newlines\)/s,
+  );
 });

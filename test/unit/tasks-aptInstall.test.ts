@@ -78,7 +78,7 @@ test('params are checked when the task is built', () => {
   );
   assert.throws(
     () => aptInstall({ packages: ['nginx; rm -rf /'] }),
-    /packages\.0: expected value that must match pattern/,
+    /packages\.0: expected a Debian package name, got "nginx; rm -rf \/"/,
   );
   assert.throws(
     () =>
@@ -86,7 +86,7 @@ test('params are checked when the task is built', () => {
         packages: ['x'],
         preseed: [{ package: 'x', question: 'x/y', type: 'string', value: 'a\nb' }],
       }),
-    /preseed\.0\.value: expected value that must match pattern/,
+    /preseed\.0\.value: expected a one-line value, got "a\\nb"/,
   );
   assert.throws(
     () =>

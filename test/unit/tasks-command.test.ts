@@ -43,7 +43,7 @@ test('params are checked when the task is built', () => {
   );
   assert.throws(
     () => command({ run: 'x', creates: 'opt/x' }),
-    /creates: expected value that must match pattern/,
+    /creates: expected an absolute path/,
   );
   assert.throws(
     () => command({ run: '', always: true }),

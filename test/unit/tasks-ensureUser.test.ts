@@ -53,7 +53,7 @@ test('params are checked when the task is built', () => {
   );
   assert.throws(
     () => ensureUser({ name: 'App User' }),
-    /name: expected value that must match pattern/,
+    /name: expected a user or group name, got "App User"/,
   );
   assert.throws(
     // @ts-expect-error groups is a list

@@ -76,7 +76,7 @@ test('params are checked when the task is built', () => {
   );
   assert.throws(
     () => templateFile({ src: 'site.conf.ejs', dest: 'etc/x' }),
-    /dest: expected value that must match pattern/,
+    /dest: expected an absolute path/,
   );
   assert.throws(
     () => templateFile({ src: 'site.conf.ejs', dest: DEST, validate: 'nginx -t' }),
