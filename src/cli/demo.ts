@@ -1,7 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command } from '@commander-js/extra-typings';
 import { parse, stringify } from 'yaml';
-import { labStatus, labUp } from '../lab/index.ts';
 import { Redactor } from '../reporter/redact.ts';
 import { terminalReporter } from '../reporter/terminal.ts';
 import { runPlaybook } from '../runner/run.ts';
@@ -29,6 +28,8 @@ export function demoCommand(): Command<[], { hosts: string }> {
       say(`starting a ${o.hosts}-host lab (the first time builds a Debian base: about a minute)`);
       const want = Number(o.hosts);
       // A lab that is already larger keeps its hosts (tests or a benchmark may be using them).
+      // Loaded here, so a `run` does not load the lab's code.
+      const { labStatus, labUp } = await import('../lab/index.ts');
       const running = (await labStatus())?.hosts.length ?? 0;
       const info = await labUp({
         count: Math.max(want, running),

@@ -1,5 +1,8 @@
 import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
-import { labDown, labStatus, labUp, type LabInfo } from '../lab/index.ts';
+import type { LabInfo } from '../lab/index.ts';
+
+// The lab's code (nspawn, debootstrap, the smarthost) loads only for `lab` commands, not for every run.
+const labModule = (): Promise<typeof import('../lab/index.ts')> => import('../lab/index.ts');
 
 function hostCount(value: string): number {
   const n = Number(value);
@@ -34,19 +37,19 @@ export function labCommand(): Command {
     )
     .argument('[count]', 'number of hosts', hostCount, 3)
     .action(async (count) => {
-      process.stdout.write(describe(await labUp({ count, log })));
+      process.stdout.write(describe(await (await labModule()).labUp({ count, log })));
     });
   lab
     .command('down')
     .description('stop every lab host and the smarthost (the cached base is kept)')
     .action(async () => {
-      await labDown({ log });
+      await (await labModule()).labDown({ log });
     });
   lab
     .command('status')
     .description('show the lab hosts and the smarthost')
     .action(async () => {
-      const info = await labStatus();
+      const info = await (await labModule()).labStatus();
       process.stdout.write(
         info === null
           ? 'the lab is not running (start it with `fleetbook lab up`)\n'
