@@ -55,9 +55,10 @@ export const ensureService = defineTask({
     }
   },
   describe: (p) =>
+    `${p.name}: ` +
     [p.state, p.enabled === undefined ? undefined : p.enabled ? 'enabled' : 'disabled']
       .filter((x) => x !== undefined)
-      .join(', ') + ` ${p.name}`,
+      .join(', '),
   probe: (p) => {
     const spec: Record<string, ReturnType<typeof fact.file> | ReturnType<typeof fact.service>> = {
       service: fact.service(p.name),

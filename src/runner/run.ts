@@ -7,7 +7,7 @@ import { loadSecrets } from '../secrets/store.ts';
 import { connector } from '../transport/connect.ts';
 import type { Emit, HostRecap } from './events.ts';
 import { runHost, type PreparedHost } from './host-run.ts';
-import { lastRun, newHostJournal, saveJournal, type Journal } from './journal.ts';
+import { lastRun, newHostJournal, saveJournal, saveJournalSoon, type Journal } from './journal.ts';
 import { loadPlaybook } from './load-playbook.ts';
 import { owedHandlers, saveOwedHandlers } from './pending.ts';
 import { prepareHost, type Filters } from './prepare.ts';
@@ -145,7 +145,7 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
             fatal = true;
           pending[h.name] = r.pending;
           emit({ type: 'host-end', recap: r.recap });
-          await saveJournal(journal, redact);
+          saveJournalSoon(journal, redact);
           return r.recap;
         }),
       ),

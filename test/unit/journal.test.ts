@@ -7,6 +7,7 @@ import {
   loadJournal,
   newHostJournal,
   saveJournal,
+  saveJournalSoon,
   type Journal,
 } from '../../src/runner/journal.ts';
 
@@ -35,4 +36,27 @@ test('saves of one journal made while others are under way lose nothing: the fil
   j.exitCode = 0;
   await saveJournal(j, (t) => t);
   assert.equal((await loadJournal(j.runId)).exitCode, 0);
+});
+
+test('a save asked for while hosts run lands within half a second; the final save cancels a pending one', async () => {
+  process.env.FLEETBOOK_STATE_DIR = mkdtempSync(join(tmpdir(), 'fb-journal-'));
+  const j: Journal = {
+    runId: '20261121T000001Z-soon',
+    playbook: 'p.ts',
+    inventory: 'i.yaml',
+    environment: 'test',
+    check: false,
+    startedAt: new Date(0).toISOString(),
+    hosts: { h1: { ...newHostJournal(), status: 'changed' } },
+  };
+  saveJournalSoon(j, (t) => t);
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal((await loadJournal(j.runId)).hosts.h1?.status, 'changed');
+  j.hosts.h2 = { ...newHostJournal(), status: 'ok' };
+  saveJournalSoon(j, (t) => t);
+  j.exitCode = 0;
+  await saveJournal(j, (t) => t);
+  const saved = await loadJournal(j.runId);
+  assert.equal(saved.hosts.h2?.status, 'ok');
+  assert.equal(saved.exitCode, 0);
 });
