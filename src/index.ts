@@ -39,7 +39,14 @@ export {
   fileRead,
   normMode,
 } from './core/file-change.ts';
-export { AbsPath, AccountName, FileTaskFields, Mode, PackageName } from './core/params.ts';
+export {
+  AbsPath,
+  AccountName,
+  FileTaskFields,
+  Mode,
+  PackageName,
+  ServiceName,
+} from './core/params.ts';
 export { renderTemplate, templateData } from './render/template.ts';
 export type { DesiredFile, Attributes, FileTaskParams } from './core/file-change.ts';
 export { fileDiff, sensitiveFileDiff, maskLine, MASK } from './core/diff.ts';

@@ -2,6 +2,7 @@ import {
   ConfigError,
   defineTask,
   fact,
+  ServiceName,
   shq,
   Type,
   type Change,
@@ -17,11 +18,7 @@ import { activeCheck, unitFilePaths } from './serviceRestart.ts';
 const Params = Type.Object(
   {
     /** A systemd unit ("nginx", "nginx.service", "backup.timer"). */
-    name: Type.String({
-      pattern: '^[A-Za-z0-9][A-Za-z0-9@_.:-]*$',
-      maxLength: 200,
-      description: 'a service name',
-    }),
+    name: ServiceName,
     /** started: running now; stopped: not running. Left out: whether it runs is not managed. */
     state: Type.Optional(Type.Union([Type.Literal('started'), Type.Literal('stopped')])),
     /** Started at boot (systemctl enable) or not (disable). Left out: not managed. */

@@ -1,6 +1,7 @@
 import {
   defineTask,
   fact,
+  ServiceName,
   shq,
   Type,
   TaskFailure,
@@ -16,11 +17,7 @@ import {
 const Params = Type.Object(
   {
     /** A unit name ("nginx", "nginx.service") or a sysv init script name. */
-    name: Type.String({
-      pattern: '^[A-Za-z0-9][A-Za-z0-9@_.:-]*$',
-      maxLength: 200,
-      description: 'a service name',
-    }),
+    name: ServiceName,
     action: Type.Optional(Type.Union([Type.Literal('restart'), Type.Literal('reload')])),
     /** Act even when not notified (e.g. a one-off restart). */
     force: Type.Optional(Type.Boolean()),

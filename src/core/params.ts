@@ -21,6 +21,12 @@ export const PackageName = Type.String({
 });
 
 /** The fields of every whole-file task (templateFile, copyFile): spread them into its schema. */
+/** A systemd unit ("nginx", "nginx.service", "backup.timer") or a sysv init script name. */
+export const ServiceName = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9@_.:-]*$',
+  maxLength: 200,
+  description: 'a service name',
+});
 export const FileTaskFields = {
   dest: AbsPath,
   mode: Type.Optional(Mode),

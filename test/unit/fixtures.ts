@@ -17,6 +17,7 @@ import {
   type Plan,
   type PlanContext,
   type ProbeSpec,
+  type ServiceFact,
   type Task,
   type UserFact,
 } from '../../src/index.ts';
@@ -119,6 +120,17 @@ export const group = (name: string, attrs: Partial<GroupFact> = {}): GroupFact =
   exists: true,
   gid: 1,
   ...attrs,
+});
+
+/** A loaded systemd service, active and enabled, unless over says otherwise. */
+export const service = (name: string, over: Partial<ServiceFact> = {}): ServiceFact => ({
+  name,
+  manager: 'systemd',
+  exists: true,
+  active: 'active',
+  enabled: 'enabled',
+  needsDaemonReload: false,
+  ...over,
 });
 
 /** The fact a stand-in host gives for one probe query; undefined: the test expects no such query. */

@@ -11,17 +11,22 @@ import {
   type Journal,
 } from '../../src/runner/journal.ts';
 
-test('saves of one journal made while others are under way lose nothing: the file ends with the last state', async () => {
+/** A journal of a run with these hosts; saves go to a fresh state dir. */
+function journal(runId: string, hosts: Journal['hosts']): Journal {
   process.env.FLEETBOOK_STATE_DIR = mkdtempSync(join(tmpdir(), 'fb-journal-'));
-  const j: Journal = {
-    runId: '20261121T000000Z-test',
+  return {
+    runId,
     playbook: 'p.ts',
     inventory: 'i.yaml',
     environment: 'test',
     check: false,
     startedAt: new Date(0).toISOString(),
-    hosts: {},
+    hosts,
   };
+}
+
+test('saves of one journal made while others are under way lose nothing: the file ends with the last state', async () => {
+  const j = journal('20261121T000000Z-test', {});
   const saves: Promise<void>[] = [];
   // Hosts finishing in a burst: each adds itself and asks for a save without waiting.
   for (let i = 0; i < 50; i++) {
@@ -39,16 +44,7 @@ test('saves of one journal made while others are under way lose nothing: the fil
 });
 
 test('a save asked for while hosts run lands within half a second; the final save cancels a pending one', async () => {
-  process.env.FLEETBOOK_STATE_DIR = mkdtempSync(join(tmpdir(), 'fb-journal-'));
-  const j: Journal = {
-    runId: '20261121T000001Z-soon',
-    playbook: 'p.ts',
-    inventory: 'i.yaml',
-    environment: 'test',
-    check: false,
-    startedAt: new Date(0).toISOString(),
-    hosts: { h1: { ...newHostJournal(), status: 'changed' } },
-  };
+  const j = journal('20261121T000001Z-soon', { h1: { ...newHostJournal(), status: 'changed' } });
   saveJournalSoon(j, (t) => t);
   await new Promise((r) => setTimeout(r, 700));
   assert.equal((await loadJournal(j.runId)).hosts.h1?.status, 'changed');

@@ -2,19 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ensureService } from '../../tasks/ensureService.ts';
 import { ConfigError, type Plan, type ServiceFact } from '../../src/index.ts';
-import { absent, file, planFrom } from './fixtures.ts';
+import { absent, file, planFrom, service } from './fixtures.ts';
 
-function svc(over: Partial<ServiceFact> = {}): ServiceFact {
-  return {
-    name: 'app.service',
-    manager: 'systemd',
-    exists: true,
-    active: 'active',
-    enabled: 'enabled',
-    needsDaemonReload: false,
-    ...over,
-  };
-}
+const svc = (over: Partial<ServiceFact> = {}): ServiceFact => service('app.service', over);
 
 /** The plan for params on a host with this service fact and these unit files. */
 function plan(

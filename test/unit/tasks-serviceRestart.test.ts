@@ -14,7 +14,7 @@ import {
   type RemoteShell,
   type ServiceFact,
 } from '../../src/index.ts';
-import { absent, file, hostView, planFrom } from './fixtures.ts';
+import { absent, file, hostView, planFrom, service } from './fixtures.ts';
 
 const host = hostView({ name: 'lab3', address: '127.0.1.3' });
 const notified: PlanContext = { host, notified: true };
@@ -22,17 +22,7 @@ const plain: PlanContext = { host, notified: false };
 
 const present = (path: string) => file(path, '', { size: 10, sha256: 'x' }, 'none');
 
-function svc(over: Partial<ServiceFact> = {}): ServiceFact {
-  return {
-    name: 'cron',
-    manager: 'systemd',
-    exists: true,
-    active: 'active',
-    enabled: 'enabled',
-    needsDaemonReload: false,
-    ...over,
-  };
-}
+const svc = (over: Partial<ServiceFact> = {}): ServiceFact => service('cron', over);
 
 /** Facts for every query the task's probe names: the given service fact, unit files absent unless listed. */
 function plan(
