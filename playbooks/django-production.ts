@@ -136,8 +136,18 @@ type DjangoVars = Static<typeof DjangoVars>;
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
+interface ProjectTree {
+  readonly dirs: string[];
+  readonly files: string[];
+}
+
+/** Walked once per run and project: every host deploys the same tree. */
+const trees = new Map<string, ProjectTree>();
+
 /** The demo project's files, relative to playbooks/files/PROJECT (directories first, then files). */
-function projectTree(project: string): { dirs: string[]; files: string[] } {
+function projectTree(project: string): ProjectTree {
+  const known = trees.get(project);
+  if (known !== undefined) return known;
   const root = path.join(HERE, 'files', project);
   const dirs: string[] = [];
   const files: string[] = [];
@@ -161,6 +171,7 @@ function projectTree(project: string): { dirs: string[]; files: string[] } {
     }
   };
   walk('');
+  trees.set(project, { dirs, files });
   return { dirs, files };
 }
 
@@ -284,7 +295,7 @@ export const restartApp = defineTask({
   },
 });
 
-/** Per project: one hash of its code, read once per run (every host deploys the same tree). */
+/** Per project: one hash of its code, read once per run. */
 const codeHashes = new Map<string, string>();
 
 function codeHash(project: string): string {
