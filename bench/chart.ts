@@ -95,6 +95,19 @@ export function barChart(c: ChartInput): string {
   return `${out.join('\n')}\n`;
 }
 
+/** What the chart shows of one host count (bench/run.ts records more). */
+export interface ChartSize {
+  readonly hosts: number;
+  readonly floorMs: number;
+  readonly floorChecksMs: number;
+  readonly noChangeMs: number;
+  readonly checkMs: number;
+  readonly noChangeRatio: number;
+  readonly checkRatio: number;
+  readonly roundTripsPerHost: { readonly noChange: number };
+  readonly peakRssMb: { readonly noChange: number; readonly check: number };
+}
+
 /** The parts of a bench/run.ts results file the chart shows. */
 export interface ChartReport {
   readonly date: string;
@@ -104,17 +117,7 @@ export interface ChartReport {
     readonly repeat: number;
     readonly skipTags: readonly string[];
   };
-  readonly results: readonly {
-    readonly hosts: number;
-    readonly floorMs: number;
-    readonly floorChecksMs: number;
-    readonly noChangeMs: number;
-    readonly checkMs: number;
-    readonly noChangeRatio: number;
-    readonly checkRatio: number;
-    readonly roundTripsPerHost: { readonly noChange: number };
-    readonly peakRssMb: { readonly noChange: number; readonly check: number };
-  }[];
+  readonly results: readonly ChartSize[];
 }
 
 function ratio2(r: number): string {

@@ -3,7 +3,7 @@
  * reads everything the playbook checks, then exits. What it reads is derived from the playbook
  * itself: each selected task's probe (after the runner's own preparation) names its facts.
  */
-import { spawn } from 'node:child_process';
+import { collect } from './spawn.ts';
 import type { FactQuery } from '../src/core/facts.ts';
 import { shq } from '../src/core/shell.ts';
 import { loadInventory, type ResolvedHost } from '../src/inventory/load.ts';
@@ -204,30 +204,10 @@ export async function runFloor(
   const scripts = targets.map((t) => floorScript(t.reads, commands));
   const t0 = performance.now();
   const results = await Promise.all(
-    targets.map(
-      (t, i) =>
-        new Promise<{ host: string; code: number; stdout: string; stderr: string; ms: number }>(
-          (resolve, reject) => {
-            const child = spawn('ssh', sshArgv(t, scripts[i] ?? ''), {
-              stdio: ['ignore', 'pipe', 'pipe'],
-            });
-            const out: Buffer[] = [];
-            const err: Buffer[] = [];
-            child.stdout.on('data', (d: Buffer) => out.push(d));
-            child.stderr.on('data', (d: Buffer) => err.push(d));
-            child.on('error', reject);
-            child.on('close', (code) => {
-              resolve({
-                host: t.host,
-                code: code ?? 255,
-                stdout: Buffer.concat(out).toString('utf8'),
-                stderr: Buffer.concat(err).toString('utf8'),
-                ms: performance.now() - t0,
-              });
-            });
-          },
-        ),
-    ),
+    targets.map(async (t, i) => ({
+      host: t.host,
+      ...(await collect('ssh', sshArgv(t, scripts[i] ?? ''))),
+    })),
   );
   const wallMs = performance.now() - t0;
   const bad = results.filter((r) => r.code !== 0 || !r.stdout.includes(FLOOR_END));

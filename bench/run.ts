@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { labResetHost } from '../src/lab/index.ts';
 import { formatProfile, type Profile } from '../src/reporter/profile.ts';
-import { resultsChart, type ChartReport } from './chart.ts';
+import { resultsChart, type ChartReport, type ChartSize } from './chart.ts';
 import { floorScript, playbookReads, runFloor, sshArgv, type FloorTarget } from './floor.ts';
 import { assertNoChange, measureRun, runArgs, type RunMeasure } from './fleetbook-run.ts';
 import {
@@ -293,18 +293,10 @@ const loopMs = performance.now() - loopStart;
 const loadAfter = loadavg();
 
 // --- report ---------------------------------------------------------------------------------------
-interface SizeResult {
-  readonly hosts: number;
-  readonly floorMs: number;
-  readonly floorChecksMs: number;
-  readonly noChangeMs: number;
-  readonly checkMs: number;
-  readonly noChangeRatio: number;
-  readonly checkRatio: number;
+interface SizeResult extends ChartSize {
   readonly noChangeInProcessMs: number;
   readonly checkInProcessMs: number;
   readonly roundTripsPerHost: { readonly noChange: number; readonly check: number };
-  readonly peakRssMb: { readonly noChange: number; readonly check: number };
   readonly connectMaxMs: number;
   readonly stdoutBytes: { readonly noChange: number; readonly check: number };
   readonly floorBytesPerHost: number;

@@ -2,7 +2,7 @@
  * The benchmark's lab and files: hosts lab21..lab(20+N) (lab1-lab20 belong to the e2e tests), an
  * inventory per measured size, and a secrets dir, all in a private work dir outside the project.
  */
-import { spawn } from 'node:child_process';
+import { collect } from './spawn.ts';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -112,37 +112,21 @@ export interface CliExit {
 }
 
 /** The real CLI, as a user runs it from the project root; wall time from spawn to exit. */
-export function fleetbookCli(
+export async function fleetbookCli(
   args: readonly string[],
   dirs: BenchDirs,
   nodeArgs: readonly string[] = [],
 ): Promise<CliExit> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [...nodeArgs, 'bin/fleetbook.js', ...args], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        FLEETBOOK_SECRETS_DIR: dirs.secrets,
-        FLEETBOOK_STATE_DIR: dirs.state,
-        NO_COLOR: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      resolve({
-        code: code ?? 255,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-        wallMs: performance.now() - t0,
-      });
-    });
+  const r = await collect(process.execPath, [...nodeArgs, 'bin/fleetbook.js', ...args], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      FLEETBOOK_SECRETS_DIR: dirs.secrets,
+      FLEETBOOK_STATE_DIR: dirs.state,
+      NO_COLOR: '1',
+    },
   });
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr, wallMs: r.ms };
 }
 
 /** As an operator would: the lab smarthost's password, from its file, into the bench secrets dir. */
