@@ -83,3 +83,17 @@ export type RunEvent =
     };
 
 export type Emit = (event: RunEvent) => void;
+
+/** The event for one step of a host's rollback (or for why the host could not be rolled back). */
+export function rollbackEvent(
+  host: string,
+  r: { readonly step: string; readonly ok: boolean; readonly message?: string | undefined },
+): RunEvent {
+  return {
+    type: 'rollback',
+    host,
+    step: r.step,
+    ok: r.ok,
+    ...(r.message !== undefined ? { message: r.message } : {}),
+  };
+}

@@ -3,7 +3,13 @@ import { TaskFailure, UnreachableError, errorMessage } from '../core/errors.ts';
 import type { FactQuery, ProbeSpec } from '../core/facts.ts';
 import type { HostView, Plan, Task } from '../core/task.ts';
 import type { Transport } from '../transport/types.ts';
-import type { Emit, HostRecap, Outcome, TaskEndEvent } from './events.ts';
+import {
+  rollbackEvent,
+  type Emit,
+  type HostRecap,
+  type Outcome,
+  type TaskEndEvent,
+} from './events.ts';
 import { FactCache } from './fact-cache.ts';
 import type { HostJournal } from './journal.ts';
 import { BACKUP_ROOT, Remote } from './remote.ts';
@@ -285,13 +291,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
   if (failed && !opts.check && opts.rollback && journal.undo.length > 0) {
     journal.rolledBack = true;
     await undoChanges(remote, journal.undo, journal.afterUndo, backupDir, false, (r) => {
-      opts.emit({
-        type: 'rollback',
-        host: name,
-        step: r.step,
-        ok: r.ok,
-        ...(r.message !== undefined ? { message: r.message } : {}),
-      });
+      opts.emit(rollbackEvent(name, r));
     });
   }
   await transport.close();

@@ -3,7 +3,7 @@ import { ConfigError, errorMessage } from '../core/errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { selectHosts } from '../inventory/select.ts';
 import { connector } from '../transport/connect.ts';
-import type { Emit } from './events.ts';
+import { rollbackEvent, type Emit } from './events.ts';
 import { loadJournal, saveJournal } from './journal.ts';
 import { BACKUP_ROOT, Remote } from './remote.ts';
 import { undoChanges } from './undo.ts';
@@ -43,19 +43,19 @@ export async function rollbackRun(opts: RollbackOptions, emit: Emit): Promise<nu
     targets.map(([name, hj]) =>
       limit(async () => {
         if (hj.rolledBack) {
-          emit({ type: 'rollback', host: name, step: `already rolled back`, ok: true });
+          emit(rollbackEvent(name, { step: 'already rolled back', ok: true }));
           return;
         }
         const h = inv.hosts.find((x) => x.name === name);
         if (h === undefined) {
           allOk = false;
-          emit({
-            type: 'rollback',
-            host: name,
-            step: 'connect',
-            ok: false,
-            message: `host is no longer in ${inv.file}`,
-          });
+          emit(
+            rollbackEvent(name, {
+              step: 'connect',
+              ok: false,
+              message: `host is no longer in ${inv.file}`,
+            }),
+          );
           return;
         }
         let remote: Remote;
@@ -69,13 +69,7 @@ export async function rollbackRun(opts: RollbackOptions, emit: Emit): Promise<nu
             `${BACKUP_ROOT}/${journal.runId}`,
             opts.check,
             (r) => {
-              emit({
-                type: 'rollback',
-                host: name,
-                step: r.step,
-                ok: r.ok,
-                ...(r.message !== undefined ? { message: r.message } : {}),
-              });
+              emit(rollbackEvent(name, r));
             },
           );
           await transport.close();
@@ -86,13 +80,7 @@ export async function rollbackRun(opts: RollbackOptions, emit: Emit): Promise<nu
           }
         } catch (err) {
           allOk = false;
-          emit({
-            type: 'rollback',
-            host: name,
-            step: 'connect',
-            ok: false,
-            message: errorMessage(err),
-          });
+          emit(rollbackEvent(name, { step: 'connect', ok: false, message: errorMessage(err) }));
         }
       }),
     ),
