@@ -138,7 +138,7 @@ export async function setSecrets(info: LabInfo, dirs: BenchDirs): Promise<void> 
       'development',
       'smarthost_password',
       '--from-file',
-      path.join(path.dirname(info.keyPath), 'smarthost.password'),
+      info.smarthost.passwordFile,
     ],
     dirs,
   );

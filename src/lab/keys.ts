@@ -10,23 +10,17 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
+/** An ed25519 key pair at `priv` and `priv.pub`, made unless both exist (half a pair is made anew). */
+async function ensureKeyPair(priv: string, comment: string, tools: LabTools): Promise<void> {
+  if ((await exists(priv)) && (await exists(`${priv}.pub`))) return;
+  await rm(priv, { force: true });
+  await rm(`${priv}.pub`, { force: true });
+  await run(tools.sshKeygen, ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', priv]);
+}
+
 /** The controller's key, `<root>/id_ed25519` (0600), generated once. Returns the public key line. */
 export async function ensureControllerKey(paths: LabPaths, tools: LabTools): Promise<string> {
-  if (!(await exists(paths.key)) || !(await exists(paths.publicKey))) {
-    await rm(paths.key, { force: true });
-    await rm(paths.publicKey, { force: true });
-    await run(tools.sshKeygen, [
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      'fleetbook-lab',
-      '-f',
-      paths.key,
-    ]);
-  }
+  await ensureKeyPair(paths.key, 'fleetbook-lab', tools);
   await chmod(paths.key, 0o600);
   return (await readFile(paths.publicKey, 'utf8')).trim();
 }
@@ -43,20 +37,6 @@ export async function ensureHostKey(
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const priv = `${dir}/ssh_host_ed25519_key`;
   const pub = `${priv}.pub`;
-  if (!(await exists(priv)) || !(await exists(pub))) {
-    await rm(priv, { force: true });
-    await rm(pub, { force: true });
-    await run(tools.sshKeygen, [
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      `root@${hostName}`,
-      '-f',
-      priv,
-    ]);
-  }
+  await ensureKeyPair(priv, `root@${hostName}`, tools);
   return (await readFile(pub, 'utf8')).trim();
 }

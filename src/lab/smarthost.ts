@@ -50,6 +50,7 @@ export async function smarthostInfo(paths: LabPaths): Promise<SmarthostInfo> {
     tlsPort: SMARTHOST_TLS_PORT,
     user: SMARTHOST_USER,
     password,
+    passwordFile: paths.smarthostPassword,
     mailDir: paths.mail,
     pid: proc?.pid ?? null,
     running: proc !== null,

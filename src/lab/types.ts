@@ -15,6 +15,8 @@ export interface SmarthostInfo {
   tlsPort: number;
   user: string;
   password: string;
+  /** The file the password is kept in (what `fleetbook secret set --from-file` reads). */
+  passwordFile: string;
   mailDir: string;
   pid: number | null;
   running: boolean;

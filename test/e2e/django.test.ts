@@ -167,7 +167,7 @@ before(async () => {
       'development',
       'smarthost_password',
       '--from-file',
-      path.join(path.dirname(info.keyPath), 'smarthost.password'),
+      info.smarthost.passwordFile,
     ],
     {
       FLEETBOOK_SECRETS_DIR: secrets,

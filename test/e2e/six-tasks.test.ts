@@ -21,7 +21,7 @@ before(async () => {
       'development',
       'smarthost_password',
       '--from-file',
-      '/var/lib/fleetbook/lab/smarthost.password',
+      info.smarthost.passwordFile,
     ],
     env,
   );
