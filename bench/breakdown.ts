@@ -74,7 +74,7 @@ const prepared = await timed(`prepareHost x ${hosts.length} (vars, tasks, templa
         inv,
         h,
         { skipTags: skipTags.length > 0 ? skipTags : undefined },
-        secrets,
+        secrets.values,
       ),
     );
   return out;

@@ -57,7 +57,7 @@ export function readsOf(queries: readonly FactQuery[], tasks: number): PlaybookR
         services.add(q.name.includes('.') ? q.name : `${q.name}.service`);
         break;
       case 'command':
-        commands.add(q.script);
+        commands.add(q.script.text);
         break;
     }
   }
@@ -105,7 +105,7 @@ export async function playbookReads(
       inv,
       h,
       { skipTags: skipTags.length > 0 ? skipTags : undefined },
-      secrets,
+      secrets.values,
     );
     const queries = ph.tasks.flatMap((pt) => Object.values(pt.task.probe(pt.prepared)));
     out.push(target(h, readsOf(queries, ph.tasks.length)));

@@ -39,8 +39,7 @@ import {
   planWholeFile,
   renderTemplate,
   sha256,
-  shArgs,
-  shq,
+  sh,
   TaskFailure,
   templateData,
   Type,
@@ -222,12 +221,12 @@ function answersCheck(p: {
     describe: `check that ${p.project} answers GET /health on ${sock}`,
     async run(shell: RemoteShell) {
       const res = await shell.exec(
-        `python3 - ${shArgs([sock, p.httpHost, '/health', String(timeout)])}`,
+        sh`python3 - ${[sock, p.httpHost, '/health', String(timeout)]}`,
         { stdin: HTTP_PROBE },
       );
       if (res.code === 0) return `${p.project} answers on ${sock}: ${res.stdout.trim()}`;
       const journal = await shell.exec(
-        `journalctl -u ${shq(`${p.project}.service`)} -n 20 --no-pager -o short 2>&1`,
+        sh`journalctl -u ${`${p.project}.service`} -n 20 --no-pager -o short 2>&1`,
       );
       throw new TaskFailure(
         `${p.project} does not answer on ${sock} after the restart (${timeout}s): ${res.stdout.trim() || res.stderr.trim()}`,
@@ -271,7 +270,7 @@ export const restartApp = defineTask({
     const restart: Step = {
       op: 'run',
       describe: `systemctl daemon-reload; ${script}`,
-      script: `systemctl daemon-reload && ${shq(script)}`,
+      script: sh`systemctl daemon-reload && ${script}`,
     };
     const change: Change = {
       summary: `restart ${p.project}.service (${script})`,
@@ -349,7 +348,7 @@ export const djangoMigrate = defineTask({
             {
               op: 'run',
               describe: `manage.py migrate (as ${P})`,
-              script: `umask 027; runuser -u ${shq(P)} -- python3 ${shq(`/opt/${P}/manage.py`)} migrate --noinput`,
+              script: sh`umask 027; runuser -u ${P} -- python3 ${`/opt/${P}/manage.py`} migrate --noinput`,
             },
             {
               op: 'write',
@@ -514,12 +513,12 @@ export const djangoSendTestEmail = defineTask({
     verify: [
       {
         describe: `check that Django's test mail reaches the smarthost`,
+        sideEffect: `sends Django's test message to the ADMINS`,
         async run(shell: RemoteShell) {
           const timeout = p.timeoutSeconds ?? 60;
           const manage = `/opt/${p.project}/manage.py`;
           const sent = await shell.exec(
-            `echo "since=$(date +%s)"; echo "uid=$(id -u ${shq(p.project)})"; ` +
-              `out=$(runuser -u ${shq(p.project)} -- python3 ${shq(manage)} sendtestemail --admins 2>&1); rc=$?; echo "rc=$rc"; printf '%s\\n' "$out"`,
+            sh`echo "since=$(date +%s)"; echo "uid=$(id -u ${p.project})"; out=$(runuser -u ${p.project} -- python3 ${manage} sendtestemail --admins 2>&1); rc=$?; echo "rc=$rc"; printf '%s\\n' "$out"`,
           );
           const kv = new Map(
             sent.stdout
@@ -535,10 +534,7 @@ export const djangoSendTestEmail = defineTask({
               sent.stdout.split('\n').slice(3).join('\n').trim() || sent.stderr.trim() || undefined,
             );
           }
-          const query =
-            p.mta === 'dma'
-              ? `journalctl SYSLOG_IDENTIFIER=dma --since=@${since} --no-pager -o json --output-fields=MESSAGE,SYSLOG_IDENTIFIER,SYSLOG_PID,_PID`
-              : `journalctl SYSLOG_FACILITY=2 --since=@${since} --no-pager -o json --output-fields=MESSAGE,SYSLOG_IDENTIFIER,SYSLOG_PID,_PID`;
+          const query = sh`journalctl ${p.mta === 'dma' ? 'SYSLOG_IDENTIFIER=dma' : 'SYSLOG_FACILITY=2'} --since=${`@${since}`} --no-pager -o json --output-fields=MESSAGE,SYSLOG_IDENTIFIER,SYSLOG_PID,_PID`;
           const deadline = Date.now() + timeout * 1000;
           for (;;) {
             const log = parseJournal((await shell.exec(query)).stdout);
@@ -609,8 +605,7 @@ export const postfixMap = defineTask({
       content: prepared.content,
     }),
     db: fact.command(
-      `command -v ${p.kind} >/dev/null 2>&1 || { echo no-${p.kind}; exit 1; }; [ -e ${shq(`${p.path}.db`)} ] || { echo no-db; exit 1; }; ` +
-        `${p.kind} -s hash:${shq(p.path)} | grep -v -e '^YP_' -e '^@:' | LC_ALL=C sort | sha256sum | cut -c1-64`,
+      sh`command -v ${p.kind} >/dev/null 2>&1 || { echo ${`no-${p.kind}`}; exit 1; }; [ -e ${`${p.path}.db`} ] || { echo no-db; exit 1; }; ${p.kind} -s ${`hash:${p.path}`} | grep -v -e '^YP_' -e '^@:' | LC_ALL=C sort | sha256sum | cut -c1-64`,
     ),
   }),
   plan: (p, facts, prepared, ctx) => {
@@ -629,7 +624,7 @@ export const postfixMap = defineTask({
     const build: Step = {
       op: 'run',
       describe: `${p.kind} hash:${p.path}`,
-      script: `${p.kind} hash:${shq(p.path)}`,
+      script: sh`${p.kind} ${`hash:${p.path}`}`,
     };
     const why =
       db.code !== 0
@@ -644,7 +639,7 @@ export const postfixMap = defineTask({
         {
           op: 'run',
           describe: `${p.kind} hash:${p.path} (restored table)`,
-          script: `if [ -e ${shq(p.path)} ]; then ${p.kind} hash:${shq(p.path)}; fi`,
+          script: sh`if [ -e ${p.path} ]; then ${p.kind} ${`hash:${p.path}`}; fi`,
         },
       ],
       effects: [],
@@ -672,6 +667,9 @@ export const postfixMap = defineTask({
  * run reports the reload a real run would do. (A handler would reload too late: the mail tasks
  * that prove the relay run before handlers.)
  */
+/** What postfix last loaded: the sha256 of main.cf and master.cf when it was (re)started. */
+const LOADED_STAMP = '/var/lib/fleetbook-postfix.loaded';
+
 export const postfixReload = defineTask({
   type: 'postfixReload',
   params: Type.Object({}, { additionalProperties: false }),
@@ -679,7 +677,7 @@ export const postfixReload = defineTask({
   probe: () => ({
     main: fact.file('/etc/postfix/main.cf'),
     master: fact.file('/etc/postfix/master.cf'),
-    stamp: fact.file('/var/lib/fleetbook-postfix.loaded', 'content'),
+    stamp: fact.file(LOADED_STAMP, 'content'),
     running: fact.service('postfix'),
   }),
   plan: (_p, facts) => {
@@ -690,22 +688,57 @@ export const postfixReload = defineTask({
       facts.running.active !== 'active'
         ? `postfix is ${facts.running.active}`
         : 'its configuration changed';
+    const restart: Step = {
+      op: 'run',
+      describe: 'postfix check; systemctl restart postfix',
+      script: sh`postfix check && systemctl restart postfix && systemctl is-active --quiet postfix`,
+    };
     return {
       status: 'change',
       changes: [
         {
           summary: `restart postfix (${why})`,
           diff: [{ kind: 'item', sign: '~', text: `restart postfix (${why})` }],
+          // The stamp records what was on disk when postfix (re)started, as a file the runner
+          // writes: a rollback puts the old stamp back with the old main.cf and master.cf.
           steps: [
+            restart,
             {
-              op: 'run',
-              describe: 'postfix check; systemctl restart postfix',
-              // The stamp records what was on disk when postfix (re)started; sha256sum output is the same format.
-              script: `postfix check && systemctl restart postfix && sha256sum /etc/postfix/main.cf /etc/postfix/master.cf > /var/lib/fleetbook-postfix.loaded && systemctl is-active --quiet postfix`,
+              op: 'write',
+              path: LOADED_STAMP,
+              content: Buffer.from(want),
+              mode: '0644',
+              owner: 'root',
+              group: 'root',
             },
           ],
           undo: [],
-          effects: [{ kind: 'service', fact: { name: 'postfix', exists: true, active: 'active' } }],
+          // After a rollback postfix must run the configuration that is on disk again (if postfix
+          // is still installed: a rollback may have removed it).
+          afterUndo: [
+            {
+              op: 'run',
+              describe: 'restart postfix (restored configuration)',
+              script: sh`if systemctl cat postfix.service >/dev/null 2>&1; then systemctl restart postfix; fi`,
+            },
+          ],
+          effects: [
+            { kind: 'service', fact: { name: 'postfix', exists: true, active: 'active' } },
+            {
+              kind: 'file',
+              fact: {
+                ...facts.stamp,
+                exists: true,
+                type: 'file',
+                mode: '0644',
+                owner: 'root',
+                group: 'root',
+                size: want.length,
+                sha256: sha256(want),
+                content: Buffer.from(want),
+              },
+            },
+          ],
         },
       ],
     };

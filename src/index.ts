@@ -1,5 +1,5 @@
 /** The public API a playbook, inventory or custom task imports. */
-export { defineTask } from './core/task.ts';
+export { defineTask, isTask } from './core/task.ts';
 export type {
   Task,
   TaskFactory,
@@ -50,7 +50,8 @@ export {
 export { renderTemplate, templateData } from './render/template.ts';
 export type { DesiredFile, Attributes, FileTaskParams } from './core/file-change.ts';
 export { fileDiff, sensitiveFileDiff, maskLine, MASK } from './core/diff.ts';
-export { shq, shArgs } from './core/shell.ts';
+export { sh, raw, joinScripts, isScript } from './core/shell.ts';
+export type { Script, ShellValue } from './core/shell.ts';
 export { ConfigError, TaskFailure } from './core/errors.ts';
 export { sha256 } from './core/probe-script.ts';
 export { default as Type } from 'typebox';

@@ -4,8 +4,10 @@ import {
   fact,
   MASK,
   sha256,
-  shq,
+  sh,
+  joinScripts,
   Type,
+  type Script,
   type Change,
   type CommandFact,
   type DiffPart,
@@ -67,7 +69,7 @@ type Answer = Static<typeof Answer>;
 /** apt-get update touches this (see UPDATE below); lists/partial changes on every update that downloads. */
 const STAMP = '/var/lib/apt/periodic/update-success-stamp';
 const PARTIAL = '/var/lib/apt/lists/partial';
-const DPKG_OPTS = '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
+const DPKG_OPTS = sh`-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold`;
 
 /**
  * Shell functions every apt step starts with. `fb_apt ARGS` runs apt-get non-interactively, waiting
@@ -76,8 +78,8 @@ const DPKG_OPTS = '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force
  * process holding a lock on the lock file's inode) or else /proc/PID/fd — no fuser or ps, which
  * minbase lacks. `fb_apt` leaves apt's stderr in $fb_out.
  */
-function aptFunctions(timeout: number): string {
-  return `fb_holder_of() {
+function aptFunctions(timeout: number): Script {
+  return sh`fb_holder_of() {
   l=$1
   [ -e "$l" ] || return 1
   ino=$(stat -c %i -- "$l" 2>/dev/null) || return 1
@@ -110,11 +112,30 @@ fb_apt() {
     return "$fb_rc"
   done
 }
+fb_units_of() {
+  dpkg-query -L -- "$@" 2>/dev/null | sed -n 's#^/\\(usr/\\)\\{0,1\\}lib/systemd/system/\\([^/]*\\.service\\)$#\\2#p' | sort -u
+}
+fb_stop_units() {
+  [ -d /run/systemd/system ] || return 0
+  fb_u=$(fb_units_of "$@")
+  [ -n "$fb_u" ] || return 0
+  # Template units (postfix@.service) stand for their running instances (postfix@-.service).
+  set -f; systemctl stop -- $(printf '%s\\n' $fb_u | sed 's/@\\.service$/@*.service/') 2>/dev/null; set +f
+  return 0
+}
+fb_removed_by() {
+  apt-get -s -q -o Debug::NoLocking=1 "$@" 2>/dev/null | sed -n 's/^Remv \\([^ ]*\\) .*/\\1/p'
+}
+fb_reset_gone() {
+  [ -d /run/systemd/system ] || return 0
+  systemctl list-units --all --state=failed --no-legend --plain 2>/dev/null | awk '$2 == "not-found" { print $1 }' | xargs -r systemctl reset-failed -- 2>/dev/null
+  return 0
+}
 `;
 }
 
 /** apt-get update, then the stamp the freshness check reads (apt itself keeps no "last updated" time). */
-const UPDATE = `fb_apt update && mkdir -p /var/lib/apt/periodic && touch ${STAMP}`;
+const UPDATE = sh`fb_apt update && mkdir -p /var/lib/apt/periodic && touch ${STAMP}`;
 
 function isSensitive(a: Answer): boolean {
   return a.sensitive === true || a.type === 'password';
@@ -126,22 +147,22 @@ function isSensitive(a: Answer): boolean {
  * preseeded before the install would look unset. Prints `INDEX<TAB>absent|unset|value<TAB>VALUE`;
  * sensitive values are replaced by their sha256 on the host, so they never reach the controller.
  */
-function debconfProbe(answers: readonly Answer[]): string {
+function debconfProbe(answers: readonly Answer[]): Script {
   const lines = [
-    `set --; for f in /var/cache/debconf/config.dat /var/cache/debconf/passwords.dat; do [ -r "$f" ] && set -- "$@" "$f"; done`,
-    `fb_q() { [ "$#" -gt 1 ] || { echo absent; return; }; q=$1; shift; awk -v q="$q" 'BEGIN { RS = ""; FS = "\\n" } $1 == "Name: " q { reg = 1; for (i = 2; i <= NF; i++) if (substr($i, 1, 6) == "Value:") { v = substr($i, 7); sub(/^ /, "", v); has = 1 } } END { if (has) print "value\\t" v; else if (reg) print "unset"; else print "absent" }' "$@"; }`,
+    sh`set --; for f in /var/cache/debconf/config.dat /var/cache/debconf/passwords.dat; do [ -r "$f" ] && set -- "$@" "$f"; done`,
+    sh`fb_q() { [ "$#" -gt 1 ] || { echo absent; return; }; q=$1; shift; awk -v q="$q" 'BEGIN { RS = ""; FS = "\\n" } $1 == "Name: " q { reg = 1; for (i = 2; i <= NF; i++) if (substr($i, 1, 6) == "Value:") { v = substr($i, 7); sub(/^ /, "", v); has = 1 } } END { if (has) print "value\\t" v; else if (reg) print "unset"; else print "absent" }' "$@"; }`,
   ];
   answers.forEach((a, i) => {
-    const read = `r=$(fb_q ${shq(a.question)} "$@")`;
+    const read = sh`r=$(fb_q ${a.question} "$@")`;
     if (isSensitive(a)) {
       lines.push(
-        `${read}; case "$r" in value*) printf '${i}\\tvalue\\t%s\\n' "$(printf '%s' "\${r#value?}" | sha256sum | cut -c1-64)" ;; *) printf '${i}\\t%s\\n' "$r" ;; esac`,
+        sh`${read}; case "$r" in value*) printf '%s\tvalue\t%s\n' ${i} "$(printf '%s' "\${r#value?}" | sha256sum | cut -c1-64)" ;; *) printf '%s\t%s\n' ${i} "$r" ;; esac`,
       );
     } else {
-      lines.push(`${read}; printf '${i}\\t%s\\n' "$r"`);
+      lines.push(sh`${read}; printf '%s\t%s\n' ${i} "$r"`);
     }
   });
-  return lines.join('\n');
+  return joinScripts(lines);
 }
 
 interface Current {
@@ -216,7 +237,7 @@ function debconfChange(answers: readonly Answer[], current: readonly Current[]):
           {
             op: 'run',
             describe: `debconf-set-selections (restore ${restore.length} answers)`,
-            script: 'debconf-set-selections',
+            script: sh`debconf-set-selections`,
             stdin: stdin(restore),
           },
         ];
@@ -232,7 +253,7 @@ function debconfChange(answers: readonly Answer[], current: readonly Current[]):
       {
         op: 'run',
         describe: `debconf-set-selections (${set.length} answers)`,
-        script: 'debconf-set-selections',
+        script: sh`debconf-set-selections`,
         stdin: stdin(set),
       },
     ],
@@ -279,7 +300,7 @@ export const aptInstall = defineTask({
     const state = (name: string): PackageState => pkgs[name] ?? { installed: false, version: null };
     const timeout = p.dpkgLockTimeoutSeconds ?? 120;
     const apt = aptFunctions(timeout);
-    const recommends = p.installRecommends === true ? '' : ' --no-install-recommends';
+    const recommends = p.installRecommends === true ? [] : ['--no-install-recommends'];
     const changes: Change[] = [];
 
     if (p.state === 'absent') {
@@ -300,7 +321,10 @@ export const aptInstall = defineTask({
           {
             op: 'run',
             describe: `apt-get remove ${present.join(' ')}`,
-            script: `${apt}fb_apt remove -y ${DPKG_OPTS} -- ${present.map(shq).join(' ')}`,
+            // Their services are stopped first, and waited for: a package's prerm may return
+            // before an instance unit (postfix@-) has stopped, which then fails as dpkg removes its
+            // files, leaving the host degraded.
+            script: sh`${apt}fb_stop_units ${present}\nfb_apt remove -y ${DPKG_OPTS} -- ${present}; fb_rc=$?; fb_reset_gone; exit $fb_rc`,
           },
         ],
         // The version that was installed; if the mirror no longer has it, the undo fails and says so.
@@ -308,7 +332,7 @@ export const aptInstall = defineTask({
           {
             op: 'run',
             describe: `apt-get install ${pinned.join(' ')}`,
-            script: `${apt}fb_apt install -y --no-install-recommends ${DPKG_OPTS} -- ${pinned.map(shq).join(' ')}`,
+            script: sh`${apt}fb_apt install -y --no-install-recommends ${DPKG_OPTS} -- ${pinned}`,
           },
         ],
         effects: [
@@ -350,7 +374,7 @@ export const aptInstall = defineTask({
         changes.push({
           summary: `refresh the apt package index (${why})`,
           diff: [{ kind: 'item', sign: '~', text: `apt-get update (${why})` }],
-          steps: [{ op: 'run', describe: 'apt-get update', script: `${apt}${UPDATE}` }],
+          steps: [{ op: 'run', describe: 'apt-get update', script: sh`${apt}${UPDATE}` }],
           // A newer index changes nothing installed; there is nothing to put back.
           undo: [],
           effects: [
@@ -373,10 +397,12 @@ export const aptInstall = defineTask({
       }
       // If the index was judged fresh but does not know a package (e.g. lists emptied by an image
       // build), refresh once and retry rather than fail on a stale judgement.
-      const install = `fb_apt install -y${recommends} ${DPKG_OPTS} -- ${missing.map(shq).join(' ')}`;
-      const script = stale
-        ? `${apt}${install}`
-        : `${apt}if ! ${install}; then\n  case "$fb_out" in\n    *'Unable to locate package'*|*'has no installation candidate'*) echo 'retrying after apt-get update' >&2; ${UPDATE} && ${install} ;;\n    *) exit 1 ;;\n  esac\nfi`;
+      const install = sh`fb_apt install -y ${recommends} ${DPKG_OPTS} -- ${missing}`;
+      const retry = stale
+        ? sh`${install}`
+        : sh`if ! ${install}; then\n  case "$fb_out" in\n    *'Unable to locate package'*|*'has no installation candidate'*) echo 'retrying after apt-get update' >&2; ${UPDATE} && ${install} ;;\n    *) false ;;\n  esac\nfi`;
+      // Packages the install replaces (a conflicting MTA) are stopped cleanly first, as for a removal.
+      const script = sh`${apt}fb_rm=$(fb_removed_by install ${missing}); [ -z "$fb_rm" ] || fb_stop_units $fb_rm\n${retry}\nfb_rc=$?; fb_reset_gone; exit $fb_rc`;
       changes.push({
         summary: `install package${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`,
         diff: missing.map((n): DiffPart => ({ kind: 'item', sign: '+', text: `package ${n}` })),
@@ -387,7 +413,7 @@ export const aptInstall = defineTask({
           {
             op: 'run',
             describe: `apt-get purge ${missing.join(' ')}`,
-            script: `${apt}fb_apt purge -y -- ${missing.map(shq).join(' ')}`,
+            script: sh`${apt}fb_stop_units ${missing}\nfb_apt purge -y -- ${missing}; fb_rc=$?; fb_reset_gone; exit $fb_rc`,
           },
         ],
         effects: [

@@ -2,6 +2,7 @@ import {
   ConfigError,
   defineTask,
   fact,
+  raw,
   Type,
   type FactQuery,
   type FileFact,
@@ -63,7 +64,7 @@ export const command = defineTask({
   probe: (p) => {
     const spec: Record<string, FactQuery> = {};
     if (p.creates !== undefined) spec.creates = fact.file(p.creates);
-    if (p.unless !== undefined) spec.unless = fact.command(p.unless);
+    if (p.unless !== undefined) spec.unless = fact.command(raw(p.unless));
     return spec;
   },
   plan: (p, facts) => {
@@ -89,7 +90,7 @@ export const command = defineTask({
           // empty undo list alone reads as "nothing to undo".
           summary: `run: ${what} (${why}; cannot be undone)`,
           diff: [{ kind: 'item', sign: '~', text: `run: ${what}` }],
-          steps: [{ op: 'run', describe: what, script: p.run }],
+          steps: [{ op: 'run', describe: what, script: raw(p.run) }],
           undo: [],
           // No effects: what the command changes is unknown. (Claiming `creates` exists would make a
           // later task see a file of unknown type.)

@@ -3,7 +3,7 @@ import {
   fact,
   attributeChange,
   normMode,
-  shq,
+  sh,
   Type,
   type Change,
   type FactQuery,
@@ -79,7 +79,6 @@ export const ensureDir = defineTask({
 });
 
 function createDir(path: string, want: { mode: string; owner: string; group: string }): Change {
-  const q = shq(path);
   return {
     summary: `create directory ${path} (${want.mode} ${want.owner}:${want.group})`,
     diff: [
@@ -93,11 +92,11 @@ function createDir(path: string, want: { mode: string; owner: string; group: str
       {
         op: 'run',
         describe: `mkdir ${path}`,
-        script: `mkdir -- ${q} && chown ${shq(`${want.owner}:${want.group}`)} -- ${q} && chmod ${want.mode} -- ${q}`,
+        script: sh`mkdir -- ${path} && chown -- ${`${want.owner}:${want.group}`} ${path} && chmod -- ${want.mode} ${path}`,
       },
     ],
     // rmdir (not rm -r): if anything else was put inside since, the undo fails loudly instead of deleting it.
-    undo: [{ op: 'run', describe: `rmdir ${path}`, script: `rmdir -- ${q}` }],
+    undo: [{ op: 'run', describe: `rmdir ${path}`, script: sh`rmdir -- ${path}` }],
     effects: [
       {
         kind: 'file',

@@ -3,7 +3,7 @@ import {
   defineTask,
   fact,
   ServiceName,
-  shq,
+  sh,
   Type,
   type Change,
   type DiffPart,
@@ -90,7 +90,6 @@ export const ensureService = defineTask({
     const active = service.exists && ['active', 'activating', 'reloading'].includes(service.active);
     const enabled =
       service.exists && ['enabled', 'enabled-runtime', 'alias'].includes(service.enabled);
-    const u = shq(unit);
     const steps: Step[] = [];
     const undo: Step[] = [];
     const said: string[] = [];
@@ -99,7 +98,7 @@ export const ensureService = defineTask({
       steps.push({
         op: 'run',
         describe: 'systemctl daemon-reload',
-        script: 'systemctl daemon-reload',
+        script: sh`systemctl daemon-reload`,
       });
     if (p.enabled !== undefined && p.enabled !== enabled) {
       const verb = p.enabled ? 'enable' : 'disable';
@@ -107,13 +106,13 @@ export const ensureService = defineTask({
       steps.push({
         op: 'run',
         describe: `systemctl ${verb} ${unit}`,
-        script: `systemctl ${verb} --quiet -- ${u}`,
+        script: sh`systemctl ${verb} --quiet -- ${unit}`,
       });
       const back = p.enabled ? 'disable' : 'enable';
       undo.push({
         op: 'run',
         describe: `systemctl ${back} ${unit}`,
-        script: `systemctl ${back} --quiet -- ${u}`,
+        script: sh`systemctl ${back} --quiet -- ${unit}`,
       });
     }
     if (p.state !== undefined && (p.state === 'started') !== active) {
@@ -122,14 +121,17 @@ export const ensureService = defineTask({
       steps.push({
         op: 'run',
         describe: `systemctl ${verb} ${unit}`,
-        script: `systemctl ${verb} -- ${u}`,
+        script: sh`systemctl ${verb} -- ${unit}`,
       });
       const back = p.state === 'started' ? 'stop' : 'start';
-      // Recorded in step order; a rollback runs them last to first.
       undo.push({
         op: 'run',
         describe: `systemctl ${back} ${unit}`,
-        script: `systemctl ${back} -- ${u}`,
+        // A unit stopped by an undo leaves no failed state behind.
+        script:
+          back === 'stop'
+            ? sh`systemctl stop -- ${unit}; systemctl reset-failed -- ${unit} 2>/dev/null || true`
+            : sh`systemctl start -- ${unit}`,
       });
     }
     if (said.length === 0) return { status: 'ok' };
@@ -137,7 +139,8 @@ export const ensureService = defineTask({
       summary: said.join(', '),
       diff: said.map((text): DiffPart => ({ kind: 'item', sign: '~', text })),
       steps,
-      undo,
+      // Undone in the reverse order of the steps: stop before disable.
+      undo: undo.reverse(),
       effects: [
         {
           kind: 'service',

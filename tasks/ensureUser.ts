@@ -1,8 +1,7 @@
 import {
   defineTask,
   fact,
-  shq,
-  shArgs,
+  sh,
   Type,
   type Change,
   type DiffPart,
@@ -36,7 +35,7 @@ const Params = Type.Object(
 export type EnsureUserParams = Static<typeof Params>;
 
 const NO_HOME = '/nonexistent';
-const NEED_USERADD = `command -v useradd >/dev/null 2>&1 || { echo 'useradd not found: install the passwd package' >&2; exit 127; }`;
+const NEED_USERADD = sh`command -v useradd >/dev/null 2>&1 || { echo 'useradd not found: install the passwd package' >&2; exit 127; }`;
 
 interface Wanted {
   readonly name: string;
@@ -78,13 +77,13 @@ function createGroupChange(w: Wanted): { diff: DiffPart; step: Step; undo: Step;
     step: {
       op: 'run',
       describe: `groupadd ${w.group}`,
-      script: `groupadd ${w.system ? '--system ' : ''}${shq(w.group)}`,
+      script: sh`groupadd ${w.system ? ['--system'] : []} -- ${w.group}`,
     },
     // userdel already removes a same-named primary group left without members (USERGROUPS_ENAB).
     undo: {
       op: 'run',
       describe: `groupdel ${w.group}`,
-      script: `if getent group ${shq(w.group)} >/dev/null; then groupdel ${shq(w.group)}; fi`,
+      script: sh`if getent group ${w.group} >/dev/null; then groupdel -- ${w.group}; fi`,
     },
     effect: { kind: 'group', fact: { name: w.group, exists: true, gid: null } },
   };
@@ -129,14 +128,14 @@ function createUser(w: Wanted, home: FileFact, group: GroupFact): Change {
   steps.push({
     op: 'run',
     describe: `useradd ${w.name}`,
-    script: `${NEED_USERADD}\nuseradd ${shArgs(args)}`,
+    script: sh`${NEED_USERADD}\nuseradd ${args}`,
   });
   if (makeHome && w.system) {
     diff.push({ kind: 'item', sign: '+', text: `directory ${w.home} (0755 ${w.name}:${w.group})` });
     steps.push({
       op: 'run',
       describe: `create home ${w.home}`,
-      script: `install -d -m 0755 -o ${shq(w.name)} -g ${shq(w.group)} -- ${shq(w.home)}`,
+      script: sh`install -d -m 0755 -o ${w.name} -g ${w.group} -- ${w.home}`,
     });
   }
   // userdel before groupdel: a group cannot be removed while it is a user's primary group.
@@ -144,13 +143,13 @@ function createUser(w: Wanted, home: FileFact, group: GroupFact): Change {
     undo.push({
       op: 'run',
       describe: `userdel --remove ${w.name}`,
-      script: `userdel --remove ${shq(w.name)}`,
+      script: sh`userdel --remove -- ${w.name}`,
     });
   } else {
-    undo.push({ op: 'run', describe: `userdel ${w.name}`, script: `userdel ${shq(w.name)}` });
+    undo.push({ op: 'run', describe: `userdel ${w.name}`, script: sh`userdel -- ${w.name}` });
     // rmdir, not rm -r: if something else was put in the home since, undo fails loudly instead of deleting it.
     if (makeHome)
-      undo.push({ op: 'run', describe: `rmdir ${w.home}`, script: `rmdir -- ${shq(w.home)}` });
+      undo.push({ op: 'run', describe: `rmdir ${w.home}`, script: sh`rmdir -- ${w.home}` });
   }
   if (groupUndo !== undefined) undo.push(groupUndo);
   effects.push({
@@ -195,7 +194,7 @@ function updateUser(
   const undo: Step[] = [];
   const effects: Effect[] = [];
   const subject = `user ${w.name}`;
-  const usermod = (flag: string, value: string) => `usermod ${flag} ${shq(value)} ${shq(w.name)}`;
+  const usermod = (flag: string, value: string) => sh`usermod ${flag} ${value} -- ${w.name}`;
   // Only attributes the params name are converged; defaults apply when creating a user, never to an existing one.
   let shell = user.shell;
   if (p.shell !== undefined && user.shell !== p.shell) {
@@ -263,13 +262,13 @@ function updateUser(
     steps.push({
       op: 'run',
       describe: `usermod --append --groups ${joins.join(',')} ${w.name}`,
-      script: `usermod --append --groups ${shq(joins.join(','))} ${shq(w.name)}`,
+      script: sh`usermod --append --groups ${joins.join(',')} -- ${w.name}`,
     });
     for (const g of joins)
       undo.push({
         op: 'run',
         describe: `gpasswd --delete ${w.name} ${g}`,
-        script: `gpasswd --delete ${shq(w.name)} ${shq(g)} >/dev/null`,
+        script: sh`gpasswd --delete ${w.name} ${g} >/dev/null`,
       });
   }
   if (steps.length === 0) return null;

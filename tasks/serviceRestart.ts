@@ -2,13 +2,16 @@ import {
   defineTask,
   fact,
   ServiceName,
-  shq,
+  AbsPath,
+  sh,
   Type,
   TaskFailure,
+  joinScripts,
   type Change,
   type FileFact,
   type Plan,
   type RemoteShell,
+  type Script,
   type ServiceFact,
   type VerifyAction,
   type Static,
@@ -23,6 +26,19 @@ const Params = Type.Object(
     force: Type.Optional(Type.Boolean()),
     /** How long the verify action waits for the service to become active after the restart. */
     activeTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    /**
+     * How long the service must keep going after the action before it counts: a reload is often
+     * only a signal (nginx), and a restart can die a moment after "active". Default 1 (reload), 2 (restart).
+     */
+    settleSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 300 })),
+    /**
+     * Log files the service writes its errors to, besides the journal (nginx: its error.log). Lines
+     * they gain during the action that match `failPattern` fail the task. Default: the known error
+     * log of nginx and apache2, none for other services.
+     */
+    logFiles: Type.Optional(Type.Array(AbsPath, { uniqueItems: true })),
+    /** An extended regular expression (grep -E, case-insensitive) for a line that means failure. */
+    failPattern: Type.Optional(Type.String({ minLength: 1, pattern: '^[^\\n]*$' })),
   },
   { additionalProperties: false },
 );
@@ -111,28 +127,107 @@ export const serviceRestart = defineTask({
           `${unitFilePaths(p.name).join(', ')}); an earlier task may install it — if none does, it cannot be ${action}ed`,
       };
     }
-    const change = restartChange(p.name, action, manager);
+    const change = restartChange(p.name, action, manager, {
+      settleSeconds: p.settleSeconds ?? (action === 'reload' ? 1 : 2),
+      logFiles: p.logFiles ?? knownErrorLogs(p.name),
+      failPattern: p.failPattern ?? DEFAULT_FAIL_PATTERN,
+    });
     return {
       status: 'change',
       changes: [change],
-      verify: [activeCheck(p.name, manager, p.activeTimeoutSeconds ?? 30)],
+      verify: [
+        activeCheck(p.name, manager, p.activeTimeoutSeconds ?? 30, {
+          settleMs: (p.settleSeconds ?? 2) * 1000,
+        }),
+      ],
     };
   },
 });
+
+/** Words an error line of a log carries (nginx `[emerg]`, `error:`, systemd `status=1/FAILURE`). */
+export const DEFAULT_FAIL_PATTERN = '\\b(emerg|alert|crit|error|failed|failure|fatal)\\b';
+
+/** Services whose errors go to a file rather than the journal. */
+const ERROR_LOGS: Readonly<Record<string, readonly string[]>> = {
+  nginx: ['/var/log/nginx/error.log'],
+  apache2: ['/var/log/apache2/error.log'],
+};
+
+export function knownErrorLogs(name: string): string[] {
+  return [...(ERROR_LOGS[baseName(name)] ?? [])];
+}
+
+export interface ActionProof {
+  /** Seconds to wait after the action before judging it. */
+  readonly settleSeconds: number;
+  /** Files whose new lines matching failPattern mean the action failed. */
+  readonly logFiles: readonly string[];
+  readonly failPattern: string;
+}
+
+/**
+ * The restart or reload, and its proof, as one script. "active" is not proof: a reload is often a
+ * signal the service acts on later (nginx keeps its old configuration when the new one cannot
+ * bind), and systemd says "active" throughout. So the script notes where each log file ends,
+ * acts, waits `settleSeconds`, and fails with the lines that appeared since: the unit's journal
+ * (for a reload every line matching failPattern, for a restart those of priority err or worse)
+ * and the log files' new lines matching failPattern.
+ */
+export function actionScript(
+  name: string,
+  action: 'restart' | 'reload',
+  manager: 'systemd' | 'sysv',
+  proof: ActionProof,
+): Script {
+  const act =
+    manager === 'systemd'
+      ? // daemon-reload first, also before a reload: a unit file written by an earlier task
+        // (ExecReload=, Environment=) is otherwise ignored.
+        sh`systemctl daemon-reload && systemctl ${action} -- ${name}`
+      : sh`service ${baseName(name)} ${action}`;
+  const pattern = proof.failPattern;
+  const journal =
+    manager === 'systemd'
+      ? action === 'reload'
+        ? sh`journalctl -u ${name} --since="@$fb_t0" --no-pager -o short-iso 2>/dev/null | grep -i -E -e ${pattern} || true`
+        : sh`journalctl -u ${name} --since="@$fb_t0" -p err --no-pager -o short-iso 2>/dev/null | grep -v -e '^-- ' || true`
+      : sh`:`;
+  const logs = proof.logFiles.map(
+    (f, i) => sh`fb_s${i}=$(stat -c %s -- ${f} 2>/dev/null || echo 0)`,
+  );
+  const scans = proof.logFiles.map(
+    (f, i) =>
+      sh`fb_l=$(tail -c +$((fb_s${i} + 1)) -- ${f} 2>/dev/null | grep -i -E -e ${pattern}); [ -z "$fb_l" ] || printf '%s:\n%s\n' ${f} "$fb_l"`,
+  );
+  return sh`fb_t0=$(date +%s)
+${joinScripts(logs)}
+fb_out=$( { ${act}; } 2>&1 ); fb_rc=$?
+if [ "$fb_rc" -ne 0 ]; then
+  printf '%s\n' "$fb_out" >&2
+  ${manager === 'systemd' ? sh`journalctl -u ${name} --since="@$fb_t0" -n 20 --no-pager -o short-iso >&2 2>/dev/null || true` : sh`:`}
+  exit "$fb_rc"
+fi
+sleep ${proof.settleSeconds}
+fb_bad=$( { ${joinScripts([journal, ...scans], '\n')}\n} 2>/dev/null )
+if [ -n "$fb_bad" ]; then
+  printf '%s\n' "$fb_bad" >&2
+  echo ${`${name} logged errors after the ${action} (above)${action === 'reload' ? '; it may still run its old configuration' : ''}`} >&2
+  exit 5
+fi
+`;
+}
 
 export function restartChange(
   name: string,
   action: 'restart' | 'reload',
   manager: 'systemd' | 'sysv',
+  proof: ActionProof = { settleSeconds: 0, logFiles: [], failPattern: DEFAULT_FAIL_PATTERN },
 ): Change {
-  const n = shq(name);
-  // daemon-reload first, also before a reload: a unit file written by an earlier task (ExecReload=,
-  // Environment=) is otherwise ignored, and systemctl warns "changed on disk" instead of using it.
-  const script =
-    manager === 'systemd'
-      ? `systemctl daemon-reload && systemctl ${action} -- ${n}`
-      : `service ${shq(baseName(name))} ${action}`;
-  const step = { op: 'run', describe: `${action} ${name}`, script } as const;
+  const step = {
+    op: 'run',
+    describe: `${action} ${name}`,
+    script: actionScript(name, action, manager, proof),
+  } as const;
   return {
     summary: `${action} service ${name}`,
     diff: [{ kind: 'item', sign: '~', text: `${action} ${name}` }],
@@ -163,12 +258,11 @@ export interface ActivePoll {
 }
 
 /** The poll script: one round trip per poll. */
-export function pollScript(name: string, manager: 'systemd' | 'sysv'): string {
+export function pollScript(name: string, manager: 'systemd' | 'sysv'): Script {
   if (manager === 'sysv') {
-    return `if service ${shq(baseName(name))} status >/dev/null 2>&1; then echo active; else echo inactive; fi; echo`;
+    return sh`if service ${baseName(name)} status >/dev/null 2>&1; then echo active; else echo inactive; fi; echo`;
   }
-  const n = shq(name);
-  return `systemctl is-active -- ${n} 2>/dev/null; systemctl show -p NRestarts --value -- ${n} 2>/dev/null`;
+  return sh`systemctl is-active -- ${name} 2>/dev/null; systemctl show -p NRestarts --value -- ${name} 2>/dev/null`;
 }
 
 export function parsePoll(stdout: string): ActivePoll {
@@ -182,8 +276,8 @@ export function parsePoll(stdout: string): ActivePoll {
 /** States that can still turn into "active" without anyone acting. */
 const TRANSIENT = new Set(['activating', 'deactivating', 'reloading', 'refreshing']);
 
-export function journalScript(name: string): string {
-  return `journalctl -u ${shq(name)} -n 20 --no-pager -o short 2>&1`;
+export function journalScript(name: string): Script {
+  return sh`journalctl -u ${name} -n 20 --no-pager -o short 2>&1`;
 }
 
 /**

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import {
   defineTask,
-  shArgs,
-  shq,
+  joinScripts,
+  sh,
   Type,
   TaskFailure,
   type RemoteShell,
+  type Script,
   type VerifyAction,
   type Static,
 } from '../src/index.ts';
@@ -82,17 +83,17 @@ export interface MailHost {
   readonly journal: boolean;
 }
 
-export function detectScript(): string {
-  return [
-    `sm=${SENDMAIL}`,
-    `if [ -e "$sm" ]; then real=$(readlink -f "$sm"); echo "sendmail=$real"`,
+export function detectScript(): Script {
+  return joinScripts([
+    sh`sm=${SENDMAIL}`,
+    sh`if [ -e "$sm" ]; then real=$(readlink -f "$sm"); echo "sendmail=$real"`,
     // dma's sendmail is a link to dma; postfix ships its own sendmail binary beside postqueue.
-    `case "$real" in */dma) echo mta=dma ;; *) if [ -x /usr/sbin/postqueue ] && [ -x /usr/sbin/postconf ]; then echo mta=postfix; else echo mta=other; fi ;; esac`,
-    `else echo mta=none; fi`,
-    `echo "mailname=$(head -n 1 /etc/mailname 2>/dev/null || hostname -f 2>/dev/null || hostname)"`,
-    `echo "now=$(date +%s)"`,
-    `if command -v journalctl >/dev/null 2>&1; then echo journal=yes; else echo journal=no; fi`,
-  ].join('\n');
+    sh`case "$real" in */dma) echo mta=dma ;; *) if [ -x /usr/sbin/postqueue ] && [ -x /usr/sbin/postconf ]; then echo mta=postfix; else echo mta=other; fi ;; esac`,
+    sh`else echo mta=none; fi`,
+    sh`echo "mailname=$(head -n 1 /etc/mailname 2>/dev/null || hostname -f 2>/dev/null || hostname)"`,
+    sh`echo "now=$(date +%s)"`,
+    sh`if command -v journalctl >/dev/null 2>&1; then echo journal=yes; else echo journal=no; fi`,
+  ]);
 }
 
 function keyValues(stdout: string): Map<string, string> {
@@ -161,9 +162,9 @@ export function composeMessage(
  * and that PID is the _PID journald records for dma's "new mail from" line (logged before dma
  * forks to deliver). This is how a dma queue id is tied to our message (see mail-log.ts).
  */
-export function sendScript(p: VerifyMailParams): string {
+export function sendScript(p: VerifyMailParams): Script {
   const args = [SENDMAIL, '-i', ...(p.from !== undefined ? ['-f', p.from] : []), '--', p.to];
-  return `sh -c 'echo "pid=$$"; exec "$@"' fleetbook-sendmail ${shArgs(args)} 2>&1; echo "rc=$?"`;
+  return sh`sh -c 'echo "pid=$$"; exec "$@"' fleetbook-sendmail ${args} 2>&1; echo "rc=$?"`;
 }
 
 export function parseSend(stdout: string): { pid: number | null; rc: number; output: string } {
@@ -179,26 +180,23 @@ export function parseSend(stdout: string): { pid: number | null; rc: number; out
   };
 }
 
-export function journalScript(mta: Mta, since: number): string {
+export function journalScript(mta: Mta, since: number): Script {
   // dma logs as SYSLOG_IDENTIFIER=dma; postfix as postfix/<daemon>, all on the mail facility.
   const match = mta === 'dma' ? 'SYSLOG_IDENTIFIER=dma' : 'SYSLOG_FACILITY=2';
-  return `journalctl ${match} --since=@${since} --no-pager -o json --output-fields=MESSAGE,SYSLOG_IDENTIFIER,SYSLOG_PID,_PID`;
+  return sh`journalctl ${match} --since=${`@${since}`} --no-pager -o json --output-fields=MESSAGE,SYSLOG_IDENTIFIER,SYSLOG_PID,_PID`;
 }
 
-export function queueScript(mta: Mta): string {
-  return mta === 'dma' ? 'dma -bp 2>&1' : 'postqueue -p 2>&1';
+export function queueScript(mta: Mta): Script {
+  return mta === 'dma' ? sh`dma -bp 2>&1` : sh`postqueue -p 2>&1`;
 }
 
 /** Remove our own test message from the queue (after a failure). */
-export function dropScript(mta: Mta, queueId: string): string {
-  if (mta === 'postfix') return `postsuper -d ${shq(queueId)} 2>&1`;
+export function dropScript(mta: Mta, queueId: string): Script {
+  if (mta === 'postfix') return sh`postsuper -d ${queueId} 2>&1`;
   // dma: the Q (envelope) and M (message) spool files of every item of our message; a delivery
   // process sleeping on it finds its queue file gone when it wakes ("lost queue file") and exits.
   const base = queueId.split('.')[0] ?? queueId;
-  return (
-    `d=$(sed -n 's/^SPOOLDIR[[:space:]][[:space:]]*//p' /etc/dma/dma.conf 2>/dev/null | tail -n 1); ` +
-    `rm -f -- "\${d:-/var/spool/dma}"/Q${shq(base)}.* "\${d:-/var/spool/dma}"/M${shq(base)}.*`
-  );
+  return sh`d=$(sed -n 's/^SPOOLDIR[[:space:]][[:space:]]*//p' /etc/dma/dma.conf 2>/dev/null | tail -n 1); rm -f -- "\${d:-/var/spool/dma}"/Q${base}.* "\${d:-/var/spool/dma}"/M${base}.*`;
 }
 
 export function judge(
@@ -246,6 +244,7 @@ export function mailCheck(
   const want = p.mta ?? 'auto';
   return {
     describe: `check that mail to ${p.to} reaches the smarthost`,
+    sideEffect: `sends a test message to ${p.to} (removed from the queue again if it is not delivered)`,
     async run(shell: RemoteShell) {
       const detected = await shell.exec(detectScript());
       const host = parseDetect(detected.stdout);
@@ -359,7 +358,7 @@ async function checkQueueEmpty(
     const listed = res.code === 0 && (ids.length > 0 || /queue is empty/i.test(res.stdout));
     if (!listed) {
       throw new TaskFailure(
-        `cannot list the ${mta} queue (${queueScript(mta)} exited with ${res.code})`,
+        `cannot list the ${mta} queue (${queueScript(mta).text} exited with ${res.code})`,
         res.stdout.trim() || undefined,
       );
     }

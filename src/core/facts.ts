@@ -1,3 +1,4 @@
+import type { Script } from './shell.ts';
 /**
  * Facts are the host state a task may read. A task's probe names the facts it needs as data,
  * so the runner can read the facts of many tasks in one round trip, and in check mode
@@ -36,7 +37,7 @@ export interface ServiceQuery {
 /** A read-only shell check. Its result cannot be simulated, so check mode marks it stale after any change. */
 export interface CommandQuery {
   readonly kind: 'command';
-  readonly script: string;
+  readonly script: Script;
 }
 
 export type FactQuery =
@@ -61,6 +62,11 @@ export interface FileFact {
   readonly lineHashes?: readonly string[];
   /** Modification time, seconds since the epoch. */
   readonly mtime: number | null;
+  /**
+   * Set when the probe could not read the file, or could not look into its directory (not running
+   * as root): the fact is then a guess, and the runner does not plan from it.
+   */
+  readonly unreadable?: string;
 }
 
 /** The fact of a path with nothing at it. */
@@ -150,7 +156,7 @@ export const fact = {
   user: (name: string): UserQuery => ({ kind: 'user', name }),
   group: (name: string): GroupQuery => ({ kind: 'group', name }),
   service: (name: string): ServiceQuery => ({ kind: 'service', name }),
-  command: (script: string): CommandQuery => ({ kind: 'command', script }),
+  command: (script: Script): CommandQuery => ({ kind: 'command', script }),
 } as const;
 
 /** A stable key per query, used for batching, caching and the simulated-state overlay. */
@@ -167,6 +173,6 @@ export function factKey(q: FactQuery): string {
     case 'service':
       return `service:${q.name}`;
     case 'command':
-      return `command:${q.script}`;
+      return `command:${q.script.text}`;
   }
 }

@@ -10,7 +10,7 @@ import {
   type UserQuery,
 } from './facts.ts';
 import { lineHashes, sha256 } from './probe-script.ts';
-import { shq } from './shell.ts';
+import { sh } from './shell.ts';
 import type { Change, DiffPart, Plan, Step } from './task.ts';
 import { ConfigError, TaskFailure } from './errors.ts';
 
@@ -47,55 +47,52 @@ export function attributeChange(actual: FileFact, want: Attributes, what: string
   const diff: DiffPart[] = [];
   const steps: Step[] = [];
   const undo: Step[] = [];
-  const p = shq(actual.path);
+  const p = actual.path;
   const mode = normMode(want.mode);
+  // chown clears setuid/setgid bits, so chmod comes after it, in the steps and in the undo.
   if (actual.owner !== want.owner || actual.group !== want.group) {
     diff.push({
       kind: 'attr',
-      subject: actual.path,
+      subject: p,
       field: 'owner',
       before: `${actual.owner}:${actual.group}`,
       after: `${want.owner}:${want.group}`,
     });
     steps.push({
       op: 'run',
-      describe: `chown ${want.owner}:${want.group} ${actual.path}`,
-      script: `chown -h ${shq(`${want.owner}:${want.group}`)} -- ${p}`,
+      describe: `chown ${want.owner}:${want.group} ${p}`,
+      script: sh`chown -h -- ${`${want.owner}:${want.group}`} ${p}`,
     });
     undo.push({
       op: 'run',
-      describe: `chown ${actual.owner}:${actual.group} ${actual.path}`,
-      script: `chown -h ${shq(`${actual.owner ?? 'root'}:${actual.group ?? 'root'}`)} -- ${p}`,
+      describe: `chown ${actual.owner}:${actual.group} ${p}`,
+      script: sh`chown -h -- ${`${actual.owner ?? 'root'}:${actual.group ?? 'root'}`} ${p}`,
     });
   }
-  // chown clears setuid/setgid bits, so chmod comes after it.
-  if (actual.mode !== mode) {
-    diff.push({
-      kind: 'attr',
-      subject: actual.path,
-      field: 'mode',
-      before: actual.mode ?? '?',
-      after: mode,
-    });
-    steps.push({
+  const chown = steps.length > 0;
+  if (actual.mode !== mode)
+    diff.push({ kind: 'attr', subject: p, field: 'mode', before: actual.mode ?? '?', after: mode });
+  if (actual.mode !== mode || (chown && isSpecialMode(mode)))
+    steps.push({ op: 'run', describe: `chmod ${mode} ${p}`, script: sh`chmod -- ${mode} ${p}` });
+  if (actual.mode !== mode || (chown && isSpecialMode(actual.mode)))
+    undo.push({
       op: 'run',
-      describe: `chmod ${mode} ${actual.path}`,
-      script: `chmod ${mode} -- ${p}`,
+      describe: `chmod ${actual.mode ?? '0644'} ${p}`,
+      script: sh`chmod -- ${actual.mode ?? '0644'} ${p}`,
     });
-    undo.unshift({
-      op: 'run',
-      describe: `chmod ${actual.mode} ${actual.path}`,
-      script: `chmod ${actual.mode ?? '0644'} -- ${p}`,
-    });
-  }
   if (steps.length === 0) return null;
   return {
-    summary: `set ${diff.map((d) => (d.kind === 'attr' ? d.field : '')).join(' and ')} of ${what} ${actual.path}`,
+    summary: `set ${diff.map((d) => (d.kind === 'attr' ? d.field : '')).join(' and ')} of ${what} ${p}`,
     diff,
     steps,
-    undo: undo.reverse(),
+    undo,
     effects: [{ kind: 'file', fact: { ...actual, mode, owner: want.owner, group: want.group } }],
   };
+}
+
+/** A mode with setuid, setgid or sticky bits, which a chown may clear. */
+function isSpecialMode(mode: string | null): boolean {
+  return mode !== null && mode.length === 4 && mode[0] !== '0';
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { shq } from './shell.ts';
+import { joinScripts, raw, sh, type Script } from './shell.ts';
 import { absentFile } from './facts.ts';
 import type {
   CommandFact,
@@ -22,47 +22,39 @@ import type {
  * on the host (no Python).
  */
 export interface ProbeScript {
-  readonly script: string;
+  readonly script: Script;
   parse(stdout: string): Fact[];
 }
 
-const NL = "NL='\n'\n";
+const NL = sh`NL='\n'\n`;
 
 function unitName(name: string): string {
   return name.includes('.') ? name : `${name}.service`;
 }
 
-/** The shell words for a list of values. */
-function words(xs: Iterable<string>): string {
-  return [...xs].map(shq).join(' ');
-}
-
 /** A read of a file's bytes, skipped when sha256sum already printed the expected hash for it. */
-function bytesSnippet(q: FileQuery): string {
-  const p = shq(q.path);
+function bytesSnippet(q: FileQuery): Script {
   const read =
     q.read === 'content'
-      ? `base64 -w0 < "$p"; echo`
+      ? sh`base64 -w0 < "$p"; echo`
       : // split writes one file per line (newline kept), so sha256sum hashes lines without a per-line process.
-        `d=$(mktemp -d) && split -l 1 -a 8 -- "$p" "$d/l" && (cd "$d" && ls | xargs -r sha256sum) | cut -c1-64 | tr '\\n' ' '; echo; rm -rf "$d"`;
+        sh`d=$(mktemp -d) && split -l 1 -a 8 -- "$p" "$d/l" && (cd "$d" && ls | xargs -r sha256sum) | cut -c1-64 | tr '\n' ' '; echo; rm -rf "$d"`;
+  // A hash is hex (checked), so it can sit inside the double-quoted case pattern as it is.
   const guarded =
-    q.skipIfSha256 === undefined
+    q.skipIfSha256 === undefined || !/^[0-9a-f]{64}$/.test(q.skipIfSha256)
       ? read
-      : `case "\${NL}\${sums}\${NL}" in *"\${NL}${q.skipIfSha256}  \${p}\${NL}"*) ;; *) ${read};; esac`;
-  return `p=${p}\nif [ -f "$p" ] && [ ! -L "$p" ]; then ${guarded}; fi\n`;
+      : sh`case "\${NL}\${sums}\${NL}" in *"\${NL}${raw(q.skipIfSha256)}  \${p}\${NL}"*) ;; *) ${read};; esac`;
+  return sh`p=${q.path}\nif [ -f "$p" ] && [ ! -L "$p" ]; then ${guarded}; fi\n`;
 }
 
-function sysvSnippet(name: string): string {
-  const s = shq(name.replace(/\.service$/, ''));
-  return (
-    `if [ -x /etc/init.d/${s} ]; then if service ${s} status >/dev/null 2>&1; then echo active; else echo inactive; fi; ` +
-    `else echo none; fi\n`
-  );
+function sysvSnippet(name: string): Script {
+  const s = name.replace(/\.service$/, '');
+  return sh`if [ -x /etc/init.d/${s} ]; then if service ${s} status >/dev/null 2>&1; then echo active; else echo inactive; fi; else echo none; fi\n`;
 }
 
-function commandSnippet(script: string): string {
+function commandSnippet(script: Script): Script {
   // Output is base64 (only when there is any), so it may hold any bytes and any line.
-  return `out=$( ( ${script}\n) </dev/null 2>&1 ); echo "$?"; [ -z "$out" ] || printf '%s' "$out" | base64 -w0; echo\n`;
+  return sh`out=$( ( ${script}\n) </dev/null 2>&1 ); echo "$?"; [ -z "$out" ] || printf '%s' "$out" | base64 -w0; echo\n`;
 }
 
 /** Everything the queries ask, deduplicated across queries. */
@@ -110,37 +102,49 @@ function wanted(queries: readonly FactQuery[]): Wanted {
   return w;
 }
 
-function scriptFor(queries: readonly FactQuery[], w: Wanted, m: string): string {
-  const out: string[] = [NL];
+function scriptFor(queries: readonly FactQuery[], w: Wanted, m: string, asRoot: boolean): Script {
+  const mark = (tag: string): Script => sh`echo ${`${m} ${tag}`}\n`;
+  const out: Script[] = [NL];
   if (w.paths.size > 0) {
-    const ps = words(w.paths);
+    const ps = [...w.paths];
     out.push(
-      `echo ${m} stat\nstat -c '%F|%a|%U|%G|%s|%Y|%n' -- ${ps} 2>/dev/null\n`,
+      mark('stat'),
+      sh`stat -c '%F|%a|%U|%G|%s|%Y|%n' -- ${ps} 2>/dev/null\n`,
+      // Not root: a path in a directory we may not enter looks absent to stat; its error says why.
+      ...(asRoot
+        ? []
+        : [
+            mark('staterr'),
+            sh`stat -c '' -- ${ps} 2>&1 >/dev/null | grep -e 'Permission denied' || true\n`,
+          ]),
       // Regular files only: sha256sum would follow a symlink, and fail noisily on a directory.
-      `echo ${m} sums\nset --\nfor p in ${ps}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; fi; done\n` +
-        `sums=; if [ $# -gt 0 ]; then sums=$(sha256sum -- "$@" 2>/dev/null); fi; printf '%s\\n' "$sums"\n`,
+      mark('sums'),
+      sh`set --\nfor p in ${ps}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; fi; done\n`,
+      sh`sums=; if [ $# -gt 0 ]; then sums=$(sha256sum -- "$@" 2>/dev/null); fi; printf '%s\n' "$sums"\n`,
     );
   }
   if (w.packages.size > 0)
     out.push(
-      `echo ${m} dpkg\ndpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' -- ${words(w.packages)} 2>/dev/null || true\n`,
+      mark('dpkg'),
+      sh`dpkg-query -W -f='\${Package}\t\${db:Status-Abbrev}\t\${Version}\n' -- ${[...w.packages]} 2>/dev/null || true\n`,
     );
-  if (w.users.size > 0) out.push(`echo ${m} passwd\ngetent passwd ${words(w.users)} || true\n`);
-  if (w.groups.size > 0) out.push(`echo ${m} group\ngetent group ${words(w.groups)} || true\n`);
+  if (w.users.size > 0) out.push(mark('passwd'), sh`getent passwd ${[...w.users]} || true\n`);
+  if (w.groups.size > 0) out.push(mark('group'), sh`getent group ${[...w.groups]} || true\n`);
   if (w.units.length > 0) {
     out.push(
-      `echo ${m} svc\nif [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo systemd; ` +
-        `systemctl show -p Id -p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload -- ${words(w.units)} 2>/dev/null\nelse echo sysv\n` +
-        w.units.map((u, i) => `echo ${m} v${i}\n${sysvSnippet(u)}`).join('') +
-        `fi\n`,
+      mark('svc'),
+      sh`if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo systemd; `,
+      sh`systemctl show -p Id -p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload -- ${w.units} 2>/dev/null\nelse echo sysv\n`,
+      ...w.units.flatMap((u, i) => [mark(`v${i}`), sysvSnippet(u)]),
+      sh`fi\n`,
     );
   }
   queries.forEach((q, i) => {
-    if (q.kind === 'file' && q.read !== 'none') out.push(`echo ${m} c${i}\n${bytesSnippet(q)}`);
-    if (q.kind === 'command') out.push(`echo ${m} x${i}\n${commandSnippet(q.script)}`);
+    if (q.kind === 'file' && q.read !== 'none') out.push(mark(`c${i}`), bytesSnippet(q));
+    if (q.kind === 'command') out.push(mark(`x${i}`), commandSnippet(q.script));
   });
-  out.push(`echo ${m} end\n`);
-  return out.join('');
+  out.push(mark('end'));
+  return joinScripts(out, '');
 }
 
 const STAT_TYPES: Record<string, FileType> = {
@@ -208,15 +212,30 @@ function parseSums(lines: readonly string[]): Map<string, string> {
   return out;
 }
 
+/** `stat: cannot statx '/etc/x/y': Permission denied` names the path quoted, one way or another. */
+function deniedPath(path: string, denied: readonly string[]): boolean {
+  return denied.some(
+    (l) => l.includes(`'${path}'`) || l.includes(`"${path}"`) || l.includes(` ${path}:`),
+  );
+}
+
 function parseFile(
   q: FileQuery,
   stats: ReadonlyMap<string, StatLine>,
   sums: ReadonlyMap<string, string>,
   bytes: readonly string[] | undefined,
+  denied: readonly string[],
 ): FileFact {
   const st = stats.get(q.path);
-  if (st === undefined) return absentFile(q.path);
-  const base: FileFact = { ...st, sha256: st.type === 'file' ? (sums.get(q.path) ?? null) : null };
+  if (st === undefined)
+    return deniedPath(q.path, denied)
+      ? { ...absentFile(q.path), unreadable: 'permission denied: cannot look into its directory' }
+      : absentFile(q.path);
+  const sum = st.type === 'file' ? sums.get(q.path) : undefined;
+  // sha256sum names every regular file it could read; one it could not is not readable to us.
+  if (st.type === 'file' && sum === undefined)
+    return { ...st, sha256: null, unreadable: 'permission denied: cannot read it' };
+  const base: FileFact = { ...st, sha256: sum ?? null };
   const line = bytes?.[0];
   if (st.type !== 'file' || line === undefined) return base;
   if (q.read === 'lineHashes')
@@ -323,16 +342,21 @@ function parseCommand(lines: readonly string[] | undefined): CommandFact {
   };
 }
 
-export function buildProbeScript(queries: readonly FactQuery[]): ProbeScript {
+/**
+ * The probe for these queries. `asRoot`: whether it runs as root; if not, it also asks why a path
+ * could not be looked at, so a file hidden by permissions is not taken for a missing one.
+ */
+export function buildProbeScript(queries: readonly FactQuery[], asRoot = true): ProbeScript {
   // A per-script nonce in the section markers: no file content or command output can forge one.
   const marker = `@@fb${randomBytes(6).toString('hex')}`;
   const w = wanted(queries);
   return {
-    script: scriptFor(queries, w, marker),
+    script: scriptFor(queries, w, marker, asRoot),
     parse(stdout: string): Fact[] {
       const s = sections(stdout, marker);
       const stats = parseStats(s.get('stat') ?? []);
       const sums = parseSums(s.get('sums') ?? []);
+      const denied = s.get('staterr') ?? [];
       const passwd = byName(s.get('passwd'));
       const groups = byName(s.get('group'));
       const dpkg = s.get('dpkg') ?? [];
@@ -340,7 +364,7 @@ export function buildProbeScript(queries: readonly FactQuery[]): ProbeScript {
       return queries.map((q, i): Fact => {
         switch (q.kind) {
           case 'file':
-            return parseFile(q, stats, sums, s.get(`c${i}`));
+            return parseFile(q, stats, sums, s.get(`c${i}`), denied);
           case 'packages':
             return parsePackages(q.names, dpkg);
           case 'user':

@@ -131,7 +131,7 @@ function schemaAt(schema: TSchema, instancePath: string): SchemaNode | undefined
 }
 
 /** The known name within edit distance 2, for "did you mean" hints. */
-function closest(name: string, known: readonly string[]): string | undefined {
+export function closest(name: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDist = 3;
   for (const k of known) {

@@ -11,6 +11,7 @@ import type {
 } from './facts.ts';
 import { validate } from './schema.ts';
 import { ConfigError } from './errors.ts';
+import type { Script } from './shell.ts';
 
 /** What a plan, probe or prepare step may know about the host it is for. */
 export interface HostView<V = Record<string, unknown>> {
@@ -25,8 +26,9 @@ export interface HostView<V = Record<string, unknown>> {
 
 /** Runs commands on the host during a verify action (after apply, never in check mode). */
 export interface RemoteShell {
+  /** Run a script (built with `sh`) on the host; it travels on stdin, never in the process list. */
   exec(
-    script: string,
+    script: Script,
     opts?: { stdin?: string | Buffer },
   ): Promise<{ code: number; stdout: string; stderr: string }>;
 }
@@ -35,7 +37,8 @@ export interface RemoteShell {
 export type Step =
   | {
       readonly op: 'run';
-      readonly script: string;
+      /** Built with `sh` (every interpolated value quoted) or, for a user's own code, `raw`. */
+      readonly script: Script;
       readonly describe: string;
       readonly stdin?: string;
     }
@@ -78,8 +81,11 @@ export interface Change {
   readonly diff: readonly DiffPart[];
   readonly steps: readonly Step[];
   /**
-   * Steps that put the host back as the probe saw it, recorded before the steps run.
-   * A `write` step needs none: the runner saves the old file on the host and restores it.
+   * Steps that put the host back as the probe saw it, in the order they must run (userdel before
+   * groupdel; chown before chmod, since chown clears setuid bits). Recorded before the steps run.
+   * A `write` step needs none: the runner saves the old file on the host and restores it. On
+   * rollback, changes are undone last first; within a change, the runner's file restores come
+   * first (last write first), then these steps.
    */
   readonly undo: readonly Step[];
   readonly effects: readonly Effect[];
@@ -90,9 +96,15 @@ export interface Change {
   readonly afterUndo?: readonly Step[];
 }
 
-/** A read-only check that runs after apply (never in check mode); it throws TaskFailure to fail the task. */
+/**
+ * A check that runs after apply (never in check mode); it throws TaskFailure to fail the task.
+ * It changes nothing on the host, unless it declares `sideEffect`: what it does that cannot be
+ * undone (sending a test message). The side effect is shown, and recorded in the run's journal.
+ */
 export interface VerifyAction {
   readonly describe: string;
+  /** What running the check does to the world, e.g. "sends a test message to ops@example.org". */
+  readonly sideEffect?: string;
   run(shell: RemoteShell): Promise<string | undefined>;
 }
 
@@ -142,6 +154,7 @@ export interface TaskDefinition<S extends TSchema, P extends ProbeSpec, R> {
 
 /** A validated task instance, ready for the runner. Generic parts are erased here on purpose. */
 export interface Task {
+  readonly kind: 'task';
   readonly type: string;
   readonly title: string;
   readonly options: TaskOptions;
@@ -152,6 +165,13 @@ export interface Task {
 }
 
 export type TaskFactory<S extends TSchema> = (params: Static<S>, options?: TaskOptions) => Task;
+
+/** Whether a value is a task made by a task factory. */
+export function isTask(value: unknown): value is Task {
+  return (
+    typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'task'
+  );
+}
 
 /**
  * Define a task type. The returned factory validates params when called (so a playbook with a bad
@@ -166,6 +186,7 @@ export function defineTask<S extends TSchema, P extends ProbeSpec, R = undefined
     def.check?.(checked);
     const title = options.name ?? `${def.type} ${def.describe?.(checked) ?? ''}`.trim();
     return {
+      kind: 'task',
       type: def.type,
       title,
       options,

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigError } from '../core/errors.ts';
 import { validate } from '../core/schema.ts';
-import { InventorySchema, type InventoryDefinition } from './schema.ts';
+import { InventorySchema, NAME, type InventoryDefinition } from './schema.ts';
 
 export interface ResolvedHost {
   readonly name: string;
@@ -27,6 +27,8 @@ export interface ResolvedHost {
 export interface Inventory {
   readonly file: string;
   readonly environment: string;
+  /** Environments the inventory declares beyond the default ones. */
+  readonly environments: readonly string[];
   readonly hosts: readonly ResolvedHost[];
   readonly groups: ReadonlyMap<string, readonly string[]>;
 }
@@ -69,6 +71,10 @@ async function readDefinition(file: string): Promise<InventoryDefinition> {
     if (first !== undefined)
       throw new ConfigError(`not valid YAML: ${first.message}`, { file: shown });
     const data: unknown = doc.toJS();
+    if (data === null || data === undefined)
+      throw new ConfigError('the inventory is empty (it needs at least environment and hosts)', {
+        file: shown,
+      });
     try {
       return validate(InventorySchema, data, {});
     } catch (err) {
@@ -111,6 +117,19 @@ export function resolveInventory(def: InventoryDefinition, shown: string): Inven
   const groupDefs = def.groups ?? {};
   const hostNames = Object.keys(def.hosts);
   if (hostNames.length === 0) throw new ConfigError('the inventory has no hosts', { file: shown });
+  // Names end up in patterns, file names and output; the schema's key pattern alone is not enforced.
+  const valid = new RegExp(NAME);
+  for (const [what, names] of [
+    ['host', hostNames],
+    ['group', Object.keys(def.groups ?? {})],
+  ] as const) {
+    for (const n of names)
+      if (!valid.test(n))
+        throw new ConfigError(
+          `${what} name ${JSON.stringify(n)} is not valid: use letters, digits, ".", "_" and "-", starting with a letter or digit`,
+          { file: shown, field: `${what}s` },
+        );
+  }
   for (const name of Object.keys(groupDefs)) {
     if (name in def.hosts)
       throw new ConfigError(`"${name}" is both a host and a group`, { file: shown });
@@ -175,5 +194,11 @@ export function resolveInventory(def: InventoryDefinition, shown: string): Inven
       vars,
     };
   });
-  return { file: shown, environment: def.environment, hosts, groups: members };
+  return {
+    file: shown,
+    environment: def.environment,
+    environments: def.environments ?? [],
+    hosts,
+    groups: members,
+  };
 }

@@ -2,6 +2,9 @@ import Type, { type Static } from 'typebox';
 
 const Vars = Type.Record(Type.String(), Type.Unknown());
 
+/** Host, group and environment names: they end up in file names, patterns and output. */
+export const NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
+
 const Connection = {
   port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
   user: Type.Optional(Type.String({ minLength: 1 })),
@@ -19,7 +22,9 @@ const Connection = {
 
 export const HostEntrySchema = Type.Object(
   {
-    address: Type.Optional(Type.String({ minLength: 1 })),
+    address: Type.Optional(
+      Type.String({ pattern: '^[^\\s/]+$', description: 'a host name or IP address' }),
+    ),
     ...Connection,
     vars: Type.Optional(Vars),
   },
@@ -38,12 +43,14 @@ export const GroupSchema = Type.Object(
 export const InventorySchema = Type.Object(
   {
     environment: Type.String({ minLength: 1 }),
+    /** Environment names beyond production, staging, development and lab that this inventory may use. */
+    environments: Type.Optional(
+      Type.Array(Type.String({ pattern: NAME, description: 'an environment name' })),
+    ),
     defaults: Type.Optional(Type.Object(Connection, { additionalProperties: false })),
     vars: Type.Optional(Vars),
-    hosts: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), HostEntrySchema),
-    groups: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), GroupSchema),
-    ),
+    hosts: Type.Record(Type.String({ pattern: NAME }), HostEntrySchema),
+    groups: Type.Optional(Type.Record(Type.String({ pattern: NAME }), GroupSchema)),
   },
   { additionalProperties: false },
 );

@@ -30,24 +30,26 @@ export function selectHosts(inv: Inventory, patterns: string, what: string): Set
     .split(/[,:]/)
     .map((p) => p.trim())
     .filter((p) => p !== '');
-  const positive = parts.filter((p) => !p.startsWith('!') && !p.startsWith('&'));
-  const selected = new Set<string>();
-  for (const p of positive) {
+  // A name that matches nothing is a typo, in an exclusion or intersection too: `!lab42` must not
+  // silently run everywhere. Only globs may match nothing.
+  const named = (p: string): Set<string> => {
     const hit = matchOne(inv, p);
-    if (hit.size === 0 && !/[*?]/.test(p)) {
+    if (hit.size === 0 && !/[*?]/.test(p))
       throw new ConfigError(`${what} "${p}" matches no host or group in the inventory`, {
         file: inv.file,
       });
-    }
-    for (const h of hit) selected.add(h);
-  }
+    return hit;
+  };
+  const positive = parts.filter((p) => !p.startsWith('!') && !p.startsWith('&'));
+  const selected = new Set<string>();
+  for (const p of positive) for (const h of named(p)) selected.add(h);
   if (positive.length === 0) for (const h of inv.hosts) selected.add(h.name);
   for (const p of parts.filter((x) => x.startsWith('&'))) {
-    const keep = matchOne(inv, p.slice(1));
+    const keep = named(p.slice(1));
     for (const h of [...selected]) if (!keep.has(h)) selected.delete(h);
   }
   for (const p of parts.filter((x) => x.startsWith('!')))
-    for (const h of matchOne(inv, p.slice(1))) selected.delete(h);
+    for (const h of named(p.slice(1))) selected.delete(h);
   return selected;
 }
 

@@ -87,8 +87,16 @@ export function terminalReporter(
       }
       case 'task-start':
         break;
+      case 'warning':
+        out(`${c.yellow('warning:')} ${e.message}\n`);
+        break;
       case 'task-end': {
-        if (e.outcome === 'ok' && !opts.verbose && e.message === undefined) {
+        if (
+          e.outcome === 'ok' &&
+          !opts.verbose &&
+          e.message === undefined &&
+          e.sideEffects === undefined
+        ) {
           out(`${e.host.padEnd(hostWidth)}  ${colour.ok(LABEL.ok.padEnd(12))}  ${e.task}\n`);
           break;
         }
@@ -100,6 +108,9 @@ export function terminalReporter(
           for (const d of e.diff) lines.push(indent(renderDiff(d)));
         else for (const ch of e.changes) lines.push(`    ${ch}`);
         if (e.message !== undefined) lines.push(indent(e.message));
+        if (!check)
+          for (const s of e.sideEffects ?? [])
+            lines.push(indent(`side effect (cannot be undone): ${s}`));
         if (e.details !== undefined) lines.push(indent(c.dim(e.details), '      | '));
         out(`${lines.join('\n')}\n`);
         break;

@@ -23,6 +23,8 @@ export interface TaskEndEvent {
   readonly diff: readonly DiffPart[];
   readonly message?: string;
   readonly details?: string;
+  /** What the task did (or, in check mode, would do) that cannot be undone: a test message sent. */
+  readonly sideEffects?: readonly string[];
   readonly durationMs: number;
   /** Milliseconds spent reading the host (probe), planning, and acting plus verifying. */
   readonly timing: { readonly probeMs: number; readonly planMs: number; readonly applyMs: number };
@@ -60,7 +62,11 @@ export type RunEvent =
       readonly index: number;
       readonly task: string;
       readonly handler: boolean;
+      /** ISO 8601, when the task started on this host. */
+      readonly time: string;
     }
+  /** Something the user should know that does not stop the run (a --tags that matches nothing). */
+  | { readonly type: 'warning'; readonly message: string }
   | TaskEndEvent
   | {
       readonly type: 'rollback';

@@ -42,8 +42,8 @@ export class FactCache {
   }
 
   private async fetch(queries: FactQuery[]): Promise<void> {
-    const probe = buildProbeScript(queries);
-    const res = await this.remote.execScript(probe.script);
+    const probe = buildProbeScript(queries, this.remote.asRoot);
+    const res = await this.remote.exec(probe.script);
     let facts: Fact[];
     try {
       facts = probe.parse(res.stdout);

@@ -1,9 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
-import type { Step } from '../core/task.ts';
 import type { Outcome } from './events.ts';
-import type { UndoStep } from './remote.ts';
+import type { RecordedRunStep, UndoStep } from './remote.ts';
 import { stateDir, writeAtomic } from './state-dir.ts';
 
 export interface JournalTask {
@@ -15,22 +14,34 @@ export interface JournalTask {
   readonly durationMs: number;
   readonly changes: readonly string[];
   readonly message?: string;
+  /** What the task did that cannot be undone (a test message sent). */
+  readonly sideEffects?: readonly string[];
 }
 
 /** An undo step with the task that made it. File restores carry the hash of what the run wrote. */
 export type UndoRecord = UndoStep & { readonly task: number };
 
 export type HostStatus =
-  'ok' | 'changed' | 'failed' | 'unreachable' | 'rolled-back' | 'not-started';
+  | 'ok'
+  | 'changed'
+  | 'would-change'
+  | 'unknown'
+  | 'failed'
+  | 'unreachable'
+  | 'rolled-back'
+  | 'running'
+  | 'not-started';
 
 export interface HostJournal {
   status: HostStatus;
   tasks: JournalTask[];
-  /** In the order they were recorded; undone in reverse. */
+  /** In the order they were recorded; undone from the last to the first. */
   undo: UndoRecord[];
   /** Steps to replay after an undo (restarts, so services run with the restored files). */
-  afterUndo: Step[];
+  afterUndo: RecordedRunStep[];
   rolledBack: boolean;
+  /** Runs whose backups this run removed from the host (see --keep-backups). */
+  prunedBackups?: string[];
 }
 
 export interface Journal {
@@ -56,82 +67,165 @@ function runsDir(): string {
 }
 
 /**
- * Save a journal. `redact` masks every secret value: step scripts and messages pass through it,
- * and file contents are never in a journal (a restore names a backup kept on the host).
+ * Save a journal's final state, `RUN_ID.json`. `redact` masks every secret value: step scripts and
+ * messages pass through it, and file contents are never in a journal (a restore names a backup
+ * kept on the host).
  */
-export function saveJournal(j: Journal, redact: (text: string) => string): Promise<void> {
-  const timer = timers.get(j.runId);
-  if (timer !== undefined) {
-    clearTimeout(timer);
-    timers.delete(j.runId);
-  }
-  // Hosts finish concurrently, often many at once. Saves of one journal are chained so they never
-  // race on the file, and a save still waiting its turn already covers later calls: it serialises
-  // the journal when it starts. So a burst of hosts finishing costs one or two writes, not one each.
-  const waiting = queued.get(j.runId);
-  if (waiting !== undefined) return waiting;
-  const next = (saving.get(j.runId) ?? Promise.resolve())
-    .catch(() => undefined)
-    .then(() => {
-      queued.delete(j.runId);
-      return writeAtomic(join(runsDir(), `${j.runId}.json`), `${redact(JSON.stringify(j))}\n`);
-    });
-  queued.set(j.runId, next);
-  saving.set(j.runId, next);
-  return next;
+export async function saveJournal(j: Journal, redact: (text: string) => string): Promise<void> {
+  await writeAtomic(join(runsDir(), `${j.runId}.json`), `${redact(JSON.stringify(j))}\n`);
 }
 
-/** How long a finished host may wait before its record is on disk (see saveJournalSoon). */
-const SOON_MS = 500;
+/** One line of a run's log (RUN_ID.log): what a killed run leaves, enough to roll it back. */
+type LogLine =
+  | { readonly t: 'run'; readonly journal: Omit<Journal, 'hosts'> & { hosts: string[] } }
+  | {
+      readonly t: 'undo';
+      readonly host: string;
+      readonly task: number;
+      readonly change?: string;
+      readonly undo: readonly UndoRecord[];
+      readonly afterUndo: readonly RecordedRunStep[];
+    }
+  | { readonly t: 'task'; readonly host: string; readonly task: JournalTask }
+  | { readonly t: 'status'; readonly host: string; readonly status: HostStatus };
 
 /**
- * While hosts are running: save within SOON_MS, together with whatever else finishes meanwhile.
- * A whole-journal write per finished host made large runs quadratic (200 hosts: ~200 writes of
- * a ~1 MB journal); this bounds them to two a second, off the host's own time. A failed write
- * is not lost: the run's final saveJournal writes the same state again, and reports its error.
+ * The durable part of a journal while a run goes on: an append-only log, fsynced before any change
+ * it records is applied, so a controller killed at any moment leaves a run `fleetbook rollback`
+ * can undo. Appends from many hosts are written and synced together (one fsync per batch), and a
+ * run that changes nothing writes no log at all. Once the final journal is saved the log goes.
  */
-export function saveJournalSoon(j: Journal, redact: (text: string) => string): void {
-  if (timers.has(j.runId)) return;
-  timers.set(
-    j.runId,
-    setTimeout(() => {
-      timers.delete(j.runId);
-      saveJournal(j, redact).catch(() => undefined);
-    }, SOON_MS),
-  );
+export class RunLog {
+  private file: FileHandle | undefined;
+  private pending: string[] = [];
+  private flushing: Promise<void> | undefined;
+  /** Whether anything that changes a host was recorded: only then does the log exist. */
+  private needed = false;
+
+  constructor(
+    private readonly header: Journal,
+    private readonly redact: (text: string) => string,
+  ) {
+    const { hosts, ...meta } = header;
+    this.pending.push(
+      JSON.stringify({ t: 'run', journal: { ...meta, hosts: Object.keys(hosts) } }),
+    );
+  }
+
+  private path(): string {
+    return join(runsDir(), `${this.header.runId}.log`);
+  }
+
+  /** Queue a line; it reaches the disk with the next sync. */
+  add(line: LogLine): void {
+    if (line.t === 'undo') this.needed = true;
+    this.pending.push(JSON.stringify(line));
+  }
+
+  /** Resolves when everything queued so far is on disk (once the log is needed at all). */
+  async sync(): Promise<void> {
+    while (this.needed && (this.pending.length > 0 || this.flushing !== undefined)) {
+      if (this.flushing !== undefined) {
+        await this.flushing;
+        continue;
+      }
+      const batch = this.pending.splice(0);
+      this.flushing = this.write(batch).finally(() => {
+        this.flushing = undefined;
+      });
+      await this.flushing;
+    }
+  }
+
+  private async write(lines: readonly string[]): Promise<void> {
+    if (this.file === undefined) {
+      await writeAtomic(this.path(), '');
+      this.file = await open(this.path(), 'a', 0o600);
+    }
+    await this.file.write(`${lines.map((l) => this.redact(l)).join('\n')}\n`);
+    await this.file.sync();
+  }
+
+  /** After the final journal is saved: the log is no longer needed. */
+  async close(): Promise<void> {
+    await this.sync();
+    await this.file?.close();
+    if (this.file !== undefined) await rm(this.path(), { force: true });
+  }
 }
 
-const timers = new Map<string, NodeJS.Timeout>();
+/** Rebuild a journal from the log a killed run left. */
+export function journalFromLog(text: string): Journal | undefined {
+  let journal: Journal | undefined;
+  for (const raw of text.split('\n')) {
+    if (raw.trim() === '') continue;
+    let line: LogLine;
+    try {
+      line = JSON.parse(raw) as LogLine;
+    } catch {
+      continue; // the last line of a killed run may be cut short
+    }
+    if (line.t === 'run') {
+      const { hosts, ...meta } = line.journal;
+      journal = { ...meta, hosts: Object.fromEntries(hosts.map((h) => [h, newHostJournal()])) };
+      continue;
+    }
+    const h = journal?.hosts[line.host];
+    if (h === undefined) continue;
+    if (line.t === 'undo') {
+      h.undo.push(...line.undo);
+      h.afterUndo.push(...line.afterUndo);
+      if (h.status === 'not-started') h.status = 'running';
+    } else if (line.t === 'task') {
+      h.tasks.push(line.task);
+      if (h.status === 'not-started') h.status = 'running';
+    } else h.status = line.status;
+  }
+  return journal;
+}
 
-/** Per run: the last save started or queued, and the save not yet started (if any). */
-const saving = new Map<string, Promise<void>>();
-const queued = new Map<string, Promise<void>>();
+async function readJournalFile(dir: string, runId: string): Promise<Journal | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, `${runId}.json`), 'utf8')) as Journal;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  try {
+    return journalFromLog(await readFile(join(dir, `${runId}.log`), 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
 
 export async function loadJournal(runId: string): Promise<Journal> {
   if (!/^[\w-]+$/.test(runId))
     throw new ConfigError(`"${runId}" is not a run id (see \`fleetbook runs\`)`);
-  try {
-    return JSON.parse(await readFile(join(runsDir(), `${runId}.json`), 'utf8')) as Journal;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new ConfigError(`no run ${runId} in ${runsDir()} (see \`fleetbook runs\`)`);
-    throw err;
-  }
+  const j = await readJournalFile(runsDir(), runId);
+  if (j === undefined)
+    throw new ConfigError(`no run ${runId} in ${runsDir()} (see \`fleetbook runs\`)`);
+  return j;
 }
 
 /** Journals, newest first. Run ids start with a UTC timestamp, so they sort by time. */
 export async function listJournals(limit = 20): Promise<Journal[]> {
   let names: string[];
   try {
-    names = (await readdir(runsDir())).filter((n) => n.endsWith('.json'));
+    names = await readdir(runsDir());
   } catch {
     return [];
   }
-  names.sort().reverse();
+  const ids = [
+    ...new Set(
+      names.filter((n) => /\.(json|log)$/.test(n)).map((n) => n.replace(/\.(json|log)$/, '')),
+    ),
+  ];
+  ids.sort().reverse();
   const out: Journal[] = [];
-  for (const n of names.slice(0, limit)) {
+  for (const id of ids.slice(0, limit)) {
     try {
-      out.push(JSON.parse(await readFile(join(runsDir(), n), 'utf8')) as Journal);
+      const j = await readJournalFile(runsDir(), id);
+      if (j !== undefined) out.push(j);
     } catch {
       // A journal being written by a concurrent run is skipped, not fatal.
     }

@@ -17,6 +17,12 @@ function selected(task: Task, f: Filters): boolean {
   return tags.some((t) => f.tags?.includes(t));
 }
 
+/** Whether a host's commands run as root: logged in as root, through sudo, or locally as root. */
+export function runsAsRoot(h: ResolvedHost): boolean {
+  if (h.connection === 'local') return h.become || process.getuid?.() === 0;
+  return h.become || h.user === 'root';
+}
+
 function handlerName(task: Task): string {
   return task.options.name ?? task.title;
 }
@@ -95,7 +101,9 @@ export async function prepareHost(
   return {
     view,
     become: h.become && h.user !== 'root',
+    asRoot: runsAsRoot(h),
     tasks: await Promise.all(chosen.map(prep)),
     handlers: handlerMap,
+    tags: [...new Set([...tasks, ...handlers].flatMap((t) => t.options.tags ?? []))],
   };
 }

@@ -1,13 +1,21 @@
 import { TaskFailure, UnreachableError } from '../core/errors.ts';
-import { shq } from '../core/shell.ts';
 import { sha256 } from '../core/probe-script.ts';
+import { scriptText, sh, shq, type Script } from '../core/shell.ts';
 import type { RemoteShell, Step } from '../core/task.ts';
 import type { ExecResult, Transport } from '../transport/types.ts';
+import {
+  MARK,
+  pruneScript,
+  restoreScript,
+  writeScript,
+  type RestoreResult,
+} from './host-scripts.ts';
 
-/** Where a run keeps, on each host, the files it replaced: root-only, never copied to the controller. */
-export const BACKUP_ROOT = '/var/lib/fleetbook/backups';
-
-/** Undo of a `write` step, made by the runner: restore the saved bytes and attributes, or remove the new file. */
+/**
+ * Undo of a `write` step, made by the runner: put the saved file back, or remove the new one.
+ * `backup` is the backup's id under the host's backups directory (RUN_ID/ID); journals written
+ * before ids were relative hold an absolute path, or null for a file that did not exist.
+ */
 export interface RestoreStep {
   readonly op: 'restore';
   readonly path: string;
@@ -15,11 +23,26 @@ export interface RestoreStep {
   /** sha256 of what the run wrote: a later undo leaves the file alone if someone changed it since. */
   readonly written: string;
 }
-export type UndoStep = Step | RestoreStep;
+
+/** A run step as the journal keeps it: its script as text. */
+export type RecordedRunStep = Omit<Extract<Step, { op: 'run' }>, 'script'> & {
+  readonly script: string;
+};
+export type UndoStep = RecordedRunStep | RestoreStep;
 
 function tail(text: string, lines = 12): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
+
+/**
+ * Read the script from stdin, then run it. The command line is always this same text, so nothing
+ * of a script (paths, values, a secret in a command) shows in the host's process list, and a
+ * script has no argument-length limit. The first line of stdin is the script's length in bytes;
+ * what follows the script is the script's own stdin (a file's content). `read` takes one byte at a
+ * time and `head -c` exactly the count, so neither eats into the content.
+ */
+const LOADER =
+  'IFS= read -r fb_n || exit 97; fb_s=$(head -c "$fb_n"; echo .) || exit 97; eval "${fb_s%.}"';
 
 /**
  * A host's shell: every command goes through /bin/sh (POSIX, whatever the login shell is), as root
@@ -27,34 +50,34 @@ function tail(text: string, lines = 12): string {
  */
 export class Remote implements RemoteShell {
   roundTrips = 0;
+  /**
+   * `become`: run commands through `sudo -n`. `asRoot`: whether they run as root (by become, or
+   * by logging in as root).
+   */
   constructor(
     private readonly transport: Transport,
-    private readonly become: boolean,
+    readonly become: boolean,
+    readonly asRoot: boolean = true,
   ) {}
 
-  async exec(script: string, opts: { stdin?: string | Buffer } = {}): Promise<ExecResult> {
-    const body = `LC_ALL=C; export LC_ALL\n${script}`;
-    return this.send(
-      this.become ? `sudo -n -- /bin/sh -c ${shq(body)}` : `/bin/sh -c ${shq(body)}`,
-      opts,
-    );
+  async exec(script: Script | string, opts: { stdin?: string | Buffer } = {}): Promise<ExecResult> {
+    const text = `LC_ALL=C; export LC_ALL\n${scriptText(script)}\n`;
+    if (text.includes('\0')) throw new TaskFailure('a script may not contain NUL bytes');
+    const body = Buffer.from(text, 'utf8');
+    const payload =
+      opts.stdin === undefined
+        ? Buffer.alloc(0)
+        : typeof opts.stdin === 'string'
+          ? Buffer.from(opts.stdin, 'utf8')
+          : opts.stdin;
+    const stdin = Buffer.concat([Buffer.from(`${body.length}\n`), body, payload]);
+    const sh0 = `/bin/sh -c ${shq(LOADER)}`;
+    return this.send(this.become ? `sudo -n -- ${sh0}` : sh0, stdin);
   }
 
-  /**
-   * Run a script sent on stdin rather than in the command line: nothing of it (paths, expected
-   * hashes) shows in the host's process list, and its size has no argument-length limit. The
-   * script is one brace group, parsed whole before it runs, so no command in it can read the rest
-   * of the script as its input.
-   */
-  async execScript(script: string): Promise<ExecResult> {
-    return this.send(this.become ? 'sudo -n -- /bin/sh -s' : '/bin/sh -s', {
-      stdin: `LC_ALL=C; export LC_ALL\n{\n${script}\n} </dev/null\n`,
-    });
-  }
-
-  private async send(command: string, opts: { stdin?: string | Buffer }): Promise<ExecResult> {
+  private async send(command: string, stdin: Buffer): Promise<ExecResult> {
     this.roundTrips++;
-    const res = await this.transport.exec(command, opts);
+    const res = await this.transport.exec(command, { stdin });
     if (
       this.become &&
       res.code === 1 &&
@@ -68,101 +91,76 @@ export class Remote implements RemoteShell {
     return res;
   }
 
-  /** Run one step; returns the undo the runner must record for it (only `write` makes one itself). */
-  async runStep(step: UndoStep, backupDir: string, backupId: string): Promise<RestoreStep | null> {
-    switch (step.op) {
-      case 'run': {
-        const res = await this.exec(
-          step.script,
-          step.stdin !== undefined ? { stdin: step.stdin } : {},
-        );
-        if (res.code !== 0)
-          throw new TaskFailure(
-            `${step.describe}: failed with exit code ${res.code}`,
-            tail(`${res.stderr}${res.stdout}`),
-          );
-        return null;
-      }
-      case 'write':
-        return this.write(step, backupDir, backupId);
-      case 'restore':
-        await this.restore(step);
-        return null;
-    }
+  /** A hint for a step that failed on a permission error while not running as root. */
+  private rootHint(stderr: string): string {
+    return !this.asRoot && /permission denied|operation not permitted/i.test(stderr)
+      ? ' (permission denied: this needs root; set `become: true` in the inventory, or connect as root)'
+      : '';
   }
 
-  private async write(
-    step: Extract<Step, { op: 'write' }>,
-    backupDir: string,
-    backupId: string,
-  ): Promise<RestoreStep> {
-    const backup = `${backupDir}/${backupId}`;
-    const validate =
-      step.validate === undefined
-        ? ''
-        : `if ! ( ${step.validate.replace(/%s/g, '"$tmp"')} ) >"$tmp.out" 2>&1; then cat "$tmp.out" >&2; rm -f "$tmp.out"; echo "@@validate-failed" >&2; exit 3; fi; rm -f "$tmp.out"\n`;
-    // Temp file in the same directory, attributes set, validated, then renamed: a killed run never
-    // leaves a half-written file, and a failed validation leaves the live file untouched.
-    const script =
-      `set -e\np=${shq(step.path)}\nd=$(dirname -- "$p")\n` +
-      `[ -d "$d" ] || { echo "directory $d does not exist" >&2; exit 2; }\n` +
-      `if [ -e "$p" ] || [ -L "$p" ]; then mkdir -p -m 0700 ${shq(backupDir)}; chmod 0700 ${shq(BACKUP_ROOT)} ${shq(backupDir)}; cp -a -- "$p" ${shq(backup)}; echo @@backup; fi\n` +
-      `tmp=$(mktemp "$d/.fleetbook.XXXXXX")\ntrap 'rm -f "$tmp"' EXIT\n` +
-      `cat > "$tmp"\nchown ${shq(`${step.owner}:${step.group}`)} "$tmp"\nchmod ${step.mode} "$tmp"\n` +
-      validate +
-      `mv -f -- "$tmp" "$p"\ntrap - EXIT\n`;
-    const res = await this.exec(script, { stdin: step.content });
-    const undo: RestoreStep = {
-      op: 'restore',
-      path: step.path,
-      backup: res.stdout.includes('@@backup') ? backup : null,
-      written: sha256(step.content),
-    };
-    if (res.code !== 0) {
-      if (res.stderr.includes('@@validate-failed')) {
-        throw new TaskFailure(
-          `validate command failed for ${step.path}; the live file was not changed`,
-          tail(res.stderr.replace('@@validate-failed', '')),
-        );
-      }
+  /** Run a `run` step; throws TaskFailure naming it when it exits non-zero. */
+  async run(step: RecordedRunStep | Extract<Step, { op: 'run' }>): Promise<void> {
+    const res = await this.exec(step.script, step.stdin !== undefined ? { stdin: step.stdin } : {});
+    if (res.code !== 0)
       throw new TaskFailure(
-        `writing ${step.path} failed with exit code ${res.code}`,
-        tail(res.stderr),
+        `${step.describe}: failed with exit code ${res.code}${this.rootHint(res.stderr)}`,
+        tail(`${res.stderr}${res.stdout}`),
+      );
+  }
+
+  /** Write a file atomically; `backup` is where the old one is kept (see RestoreStep). */
+  async write(step: Extract<Step, { op: 'write' }>, backup: string): Promise<void> {
+    const res = await this.exec(
+      writeScript(step, step.content.length, sha256(step.content), backup),
+      {
+        stdin: step.content,
+      },
+    );
+    if (res.code === 0) return;
+    if (res.stderr.includes(MARK.validateFailed)) {
+      throw new TaskFailure(
+        `validate command failed for ${step.path}; the live file was not changed`,
+        tail(res.stderr.replace(MARK.validateFailed, '')),
       );
     }
-    return undo;
-  }
-
-  /** The sha256 of a file now on the host, or null if it is not a regular file. */
-  async currentSha256(path: string): Promise<string | null> {
-    const p = shq(path);
-    const res = await this.exec(
-      `if [ -f ${p} ] && [ ! -L ${p} ]; then sha256sum < ${p} | cut -c1-64; fi`,
+    if (res.stderr.includes(MARK.torn)) {
+      throw new TaskFailure(
+        `writing ${step.path}: the content did not arrive whole (${tail(res.stderr, 1).replace(MARK.torn, '').trim()}); the live file was not changed`,
+      );
+    }
+    throw new TaskFailure(
+      `writing ${step.path} failed with exit code ${res.code}${this.rootHint(res.stderr)}`,
+      tail(res.stderr),
     );
-    const out = res.stdout.trim();
-    return out === '' ? null : out;
   }
 
-  private async restore(step: RestoreStep): Promise<void> {
-    const p = shq(step.path);
-    const script =
-      step.backup === null
-        ? `rm -f -- ${p}`
-        : `set -e\nd=$(dirname -- ${p})\ntmp=$(mktemp "$d/.fleetbook.XXXXXX")\ncp -a -- ${shq(step.backup)} "$tmp"\nmv -f -- "$tmp" ${p}\n`;
-    const res = await this.exec(script);
-    if (res.code !== 0) throw new TaskFailure(`restoring ${step.path} failed`, tail(res.stderr));
+  /** Undo a write (see restoreScript); with `check`, only says what it would do. */
+  async restore(step: RestoreStep, check: boolean): Promise<RestoreResult> {
+    if (check) {
+      const res = await this.exec(
+        sh`p=${step.path}; if [ -f "$p" ] && [ ! -L "$p" ]; then sha256sum < "$p" | cut -c1-64; else echo absent; fi`,
+      );
+      return res.stdout.trim() === step.written ? 'restored' : 'left-alone';
+    }
+    const res = await this.exec(restoreScript(step.path, step.backup, step.written));
+    const word = res.stdout.trim().split('\n').pop() ?? '';
+    if (
+      res.code !== 0 ||
+      !['restored', 'removed', 'unchanged', 'left-alone', 'no-backup'].includes(word)
+    )
+      throw new TaskFailure(`restoring ${step.path} failed`, tail(`${res.stderr}${res.stdout}`));
+    return word as RestoreResult;
+  }
+
+  /** Remove backups of all but the newest `keep` runs; returns the run ids removed. */
+  async pruneBackups(keep: number): Promise<string[]> {
+    const res = await this.exec(pruneScript(keep));
+    return res.code === 0 ? res.stdout.split('\n').filter((l) => /^[\w-]+$/.test(l)) : [];
   }
 }
 
 export function describeUndo(step: UndoStep): string {
-  switch (step.op) {
-    case 'run':
-      return step.describe;
-    case 'write':
-      return `write ${step.path}`;
-    case 'restore':
-      return step.backup === null ? `remove ${step.path}` : `restore ${step.path}`;
-  }
+  return step.op === 'run' ? step.describe : `restore ${step.path}`;
 }
 
 export { UnreachableError };

@@ -5,7 +5,8 @@ import { selectHosts } from '../inventory/select.ts';
 import { connector } from '../transport/connect.ts';
 import { rollbackEvent, type Emit } from './events.ts';
 import { loadJournal, saveJournal } from './journal.ts';
-import { BACKUP_ROOT, Remote } from './remote.ts';
+import { runsAsRoot } from './prepare.ts';
+import { Remote } from './remote.ts';
 import { undoChanges } from './undo.ts';
 
 export interface RollbackOptions {
@@ -61,17 +62,10 @@ export async function rollbackRun(opts: RollbackOptions, emit: Emit): Promise<nu
         let remote: Remote;
         try {
           const transport = await connector(h, opts.acceptNewHostKeys)();
-          remote = new Remote(transport, h.become && h.user !== 'root');
-          const ok = await undoChanges(
-            remote,
-            hj.undo,
-            hj.afterUndo,
-            `${BACKUP_ROOT}/${journal.runId}`,
-            opts.check,
-            (r) => {
-              emit(rollbackEvent(name, r));
-            },
-          );
+          remote = new Remote(transport, h.become && h.user !== 'root', runsAsRoot(h));
+          const ok = await undoChanges(remote, hj.undo, hj.afterUndo, opts.check, (r) => {
+            emit(rollbackEvent(name, r));
+          });
           await transport.close();
           if (!ok) allOk = false;
           if (!opts.check) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
+import { checkEnvironment } from '../core/environments.ts';
 import { ConfigError } from '../core/errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { targetHosts } from '../inventory/select.ts';
@@ -7,7 +8,7 @@ import { loadSecrets } from '../secrets/store.ts';
 import { connector } from '../transport/connect.ts';
 import type { Emit, HostRecap } from './events.ts';
 import { runHost, type PreparedHost } from './host-run.ts';
-import { lastRun, newHostJournal, saveJournal, saveJournalSoon, type Journal } from './journal.ts';
+import { lastRun, newHostJournal, RunLog, saveJournal, type Journal } from './journal.ts';
 import { loadPlaybook } from './load-playbook.ts';
 import { owedHandlers, saveOwedHandlers } from './pending.ts';
 import { prepareHost, type Filters } from './prepare.ts';
@@ -30,7 +31,12 @@ export interface RunOptions extends Filters {
   readonly onSecret?: (value: string) => void;
   /** Masks secrets in what is written to the controller's disk (journals). */
   readonly redact?: (text: string) => string;
+  /** Backups of how many runs each host keeps for `fleetbook rollback` (default 10). */
+  readonly keepBackups?: number | undefined;
 }
+
+/** Runs whose backups a host keeps, unless --keep-backups says otherwise. */
+export const DEFAULT_KEEP_BACKUPS = 10;
 
 export interface RunResult {
   readonly runId: string;
@@ -46,6 +52,17 @@ export function newRunId(now = new Date()): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A --tags or --skip-tags name that no task of any selected host carries is most likely a typo. */
+function unmatchedTags(f: Filters, hosts: readonly PreparedHost[]): string[] {
+  const all = new Set(hosts.flatMap((h) => h.tags));
+  return [...(f.tags ?? []), ...(f.skipTags ?? [])]
+    .filter((t) => !all.has(t))
+    .map(
+      (t) =>
+        `no task is tagged "${t}" (tags in this playbook: ${[...all].sort().join(', ') || 'none'})`,
+    );
 }
 
 /** Exit status: 2 if any task failed or the rollout stopped early, else 4 if any host was unreachable, else 0. */
@@ -64,6 +81,7 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
   const started = Date.now();
   const inv = await loadInventory(opts.inventory);
   const { playbook, file } = await loadPlaybook(opts.playbook);
+  checkEnvironment(inv.environment, [...inv.environments, ...playbook.environments], inv.file);
   let hosts = targetHosts(inv, playbook.hosts, opts.limit);
   if (opts.retry === true) {
     const last = await lastRun(file, inv.file);
@@ -86,11 +104,18 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
       { file: inv.file },
     );
   }
-  const secrets = await loadSecrets(inv.environment, playbook.secrets);
-  for (const v of Object.values(secrets)) opts.onSecret?.(v);
+  const secrets = await loadSecrets(inv.environment, playbook.secrets, { store: !opts.check });
+  for (const v of Object.values(secrets.values)) opts.onSecret?.(v);
   const prepared = new Map<string, PreparedHost>();
   for (const h of hosts)
-    prepared.set(h.name, await prepareHost(playbook, file, inv, h, opts, secrets));
+    prepared.set(h.name, await prepareHost(playbook, file, inv, h, opts, secrets.values));
+  const warnings = [
+    ...unmatchedTags(opts, [...prepared.values()]),
+    ...secrets.temporary.map(
+      (n) =>
+        `secret ${n} is not generated yet: this check run used a temporary value and stored nothing; the first real run generates and stores it`,
+    ),
+  ];
   const owed = opts.check ? {} : await owedHandlers(file, inv.file);
 
   const runId = newRunId();
@@ -113,6 +138,8 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
     check: opts.check,
     hosts: hosts.map((h) => h.name),
   });
+  for (const message of warnings) emit({ type: 'warning', message });
+  const log = new RunLog(journal, redact);
 
   const limit = pLimit(Math.max(1, opts.forks));
   const recap: HostRecap[] = [];
@@ -136,16 +163,24 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
             check: opts.check,
             rollback: opts.rollback,
             emit,
+            onTask: (task) => {
+              log.add({ t: 'task', host: h.name, task });
+            },
             connect: connector(h, opts.acceptNewHostKeys),
             journal: hj,
+            persist: async (entry) => {
+              log.add({ t: 'undo', host: h.name, ...entry });
+              await log.sync();
+            },
             owed: (owed[h.name] ?? []).filter((n) => ph.handlers.has(n)),
             shouldStop: () => fatal,
+            keepBackups: opts.keepBackups ?? DEFAULT_KEEP_BACKUPS,
           });
+          log.add({ t: 'status', host: h.name, status: hj.status });
           if (opts.anyErrorsFatal === true && (r.recap.failed > 0 || r.recap.unreachable))
             fatal = true;
           pending[h.name] = r.pending;
           emit({ type: 'host-end', recap: r.recap });
-          saveJournalSoon(journal, redact);
           return r.recap;
         }),
       ),
@@ -177,6 +212,7 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
   journal.finishedAt = new Date().toISOString();
   journal.exitCode = exitCode;
   await saveJournal(journal, redact);
+  await log.close();
   emit({
     type: 'run-end',
     runId,

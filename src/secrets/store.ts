@@ -71,26 +71,34 @@ async function writeStore(file: string, values: Record<string, string>): Promise
   await rename(tmp, file);
 }
 
+export interface LoadedSecrets {
+  readonly values: Record<string, string>;
+  /** Generated for this run only, not stored (a --check run changes nothing anywhere). */
+  readonly temporary: readonly string[];
+}
+
 /**
  * The playbook's secrets for an environment: generated ones are created on first use and then
- * kept stable; operator ones must have been set. Missing ones are listed in one error.
+ * kept stable; operator ones must have been set. Missing ones are listed in one error. With
+ * `store: false` (check mode) a secret not generated yet is made for this run only and not saved.
  */
 export async function loadSecrets(
   environment: string,
   specs: Readonly<Record<string, SecretSpec>>,
-): Promise<Record<string, string>> {
+  opts: { readonly store: boolean } = { store: true },
+): Promise<LoadedSecrets> {
   const names = Object.keys(specs);
-  if (names.length === 0) return {};
+  if (names.length === 0) return { values: {}, temporary: [] };
   const file = secretsFile(environment);
   const store = await readStore(file);
   const missing: string[] = [];
-  let generated = false;
+  const generated: string[] = [];
   for (const name of names) {
     const spec = specs[name];
     if (spec === undefined || store[name] !== undefined) continue;
     if ('generate' in spec) {
       store[name] = generateSecret(spec.generate.length);
-      generated = true;
+      generated.push(name);
     } else {
       missing.push(
         `  ${name}: ${spec.operator.description}\n    set it with: fleetbook secret set ${environment} ${name}   (reads the value from standard input)`,
@@ -103,10 +111,10 @@ export async function loadSecrets(
       { file: displayPath(file) },
     );
   }
-  if (generated) await writeStore(file, store);
-  const out: Record<string, string> = {};
-  for (const name of names) out[name] = store[name] ?? '';
-  return out;
+  if (generated.length > 0 && opts.store) await writeStore(file, store);
+  const values: Record<string, string> = {};
+  for (const name of names) values[name] = store[name] ?? '';
+  return { values, temporary: opts.store ? [] : generated };
 }
 
 export async function setSecret(environment: string, name: string, value: string): Promise<string> {

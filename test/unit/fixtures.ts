@@ -44,6 +44,9 @@ export const host: HostView = {
 /** `host` with some fields replaced. */
 export const hostView = (over: Partial<HostView> = {}): HostView => ({ ...host, ...over });
 
+/** A value as JSON has it: Scripts become their text, so plans compare with plain objects. */
+export const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x) ?? 'null');
+
 /** A path with nothing at it. */
 export const absent = (p: string): FileFact => absentFile(p);
 

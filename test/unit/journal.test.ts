@@ -1,18 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  journalFromLog,
+  listJournals,
   loadJournal,
   newHostJournal,
+  RunLog,
   saveJournal,
-  saveJournalSoon,
   type Journal,
+  type UndoRecord,
 } from '../../src/runner/journal.ts';
 
-/** A journal of a run with these hosts; saves go to a fresh state dir. */
-function journal(runId: string, hosts: Journal['hosts']): Journal {
+/** A journal of a run with these hosts; files go to a fresh state dir. */
+function journal(runId: string, hosts: string[]): Journal {
   process.env.FLEETBOOK_STATE_DIR = mkdtempSync(join(tmpdir(), 'fb-journal-'));
   return {
     runId,
@@ -21,38 +24,92 @@ function journal(runId: string, hosts: Journal['hosts']): Journal {
     environment: 'test',
     check: false,
     startedAt: new Date(0).toISOString(),
-    hosts,
+    hosts: Object.fromEntries(hosts.map((h) => [h, newHostJournal()])),
   };
 }
 
-test('saves of one journal made while others are under way lose nothing: the file ends with the last state', async () => {
-  const j = journal('20261121T000000Z-test', {});
-  const saves: Promise<void>[] = [];
-  // Hosts finishing in a burst: each adds itself and asks for a save without waiting.
-  for (let i = 0; i < 50; i++) {
-    j.hosts[`h${i}`] = { ...newHostJournal(), status: 'ok' };
-    saves.push(saveJournal(j, (t) => t.replaceAll('secret', '***')));
-  }
-  await Promise.all(saves);
-  const saved = await loadJournal(j.runId);
-  assert.equal(Object.keys(saved.hosts).length, 50);
-  assert.equal(saved.hosts.h49?.status, 'ok');
-  // A save asked for after the burst is written too.
+const restore = (path: string): UndoRecord => ({
+  op: 'restore',
+  path,
+  backup: `run/${path.length}`,
+  written: 'a'.repeat(64),
+  task: 1,
+});
+
+test('a killed run leaves a log from its first change on, enough to roll it back', async () => {
+  const j = journal('20261121T000000Z-kill', ['h1', 'h2']);
+  const log = new RunLog(j, (t) => t.replaceAll('secret', '***'));
+  log.add({
+    t: 'task',
+    host: 'h1',
+    task: {
+      index: 1,
+      title: 't',
+      type: 'x',
+      handler: false,
+      outcome: 'ok',
+      durationMs: 1,
+      changes: [],
+    },
+  });
+  await log.sync();
+  // Nothing changed yet: no file at all.
+  assert.deepEqual(await listJournals(), []);
+  log.add({
+    t: 'undo',
+    host: 'h1',
+    task: 2,
+    change: 'write /etc/secret',
+    undo: [restore('/etc/a')],
+    afterUndo: [],
+  });
+  log.add({
+    t: 'undo',
+    host: 'h2',
+    task: 2,
+    undo: [restore('/etc/b')],
+    afterUndo: [{ op: 'run', describe: 'restart x', script: 'systemctl restart x' }],
+  });
+  await log.sync();
+  // The controller dies here: no final journal, only the log.
+  const back = await loadJournal(j.runId);
+  assert.equal(back.finishedAt, undefined);
+  assert.deepEqual(
+    back.hosts.h1?.undo.map((u) => u.op === 'restore' && u.path),
+    ['/etc/a'],
+  );
+  assert.equal(back.hosts.h1?.status, 'running');
+  assert.equal(back.hosts.h1?.tasks.length, 1, 'tasks queued before the first change are kept');
+  assert.equal(back.hosts.h2?.afterUndo[0]?.describe, 'restart x');
+  const text = readFileSync(
+    join(process.env.FLEETBOOK_STATE_DIR ?? '', 'runs', `${j.runId}.log`),
+    'utf8',
+  );
+  assert.ok(!text.includes('secret'), 'log lines are redacted');
+  assert.equal((await listJournals()).map((x) => x.runId).join(), j.runId);
+});
+
+test('a finished run: the journal is saved and the log removed', async () => {
+  const j = journal('20261121T000001Z-done', ['h1']);
+  const log = new RunLog(j, (t) => t);
+  log.add({ t: 'undo', host: 'h1', task: 1, undo: [restore('/etc/a')], afterUndo: [] });
+  await log.sync();
+  j.finishedAt = new Date().toISOString();
   j.exitCode = 0;
   await saveJournal(j, (t) => t);
+  await log.close();
+  const dir = join(process.env.FLEETBOOK_STATE_DIR ?? '', 'runs');
+  assert.deepEqual(readdirSync(dir), [`${j.runId}.json`]);
   assert.equal((await loadJournal(j.runId)).exitCode, 0);
 });
 
-test('a save asked for while hosts run lands within half a second; the final save cancels a pending one', async () => {
-  const j = journal('20261121T000001Z-soon', { h1: { ...newHostJournal(), status: 'changed' } });
-  saveJournalSoon(j, (t) => t);
-  await new Promise((r) => setTimeout(r, 700));
-  assert.equal((await loadJournal(j.runId)).hosts.h1?.status, 'changed');
-  j.hosts.h2 = { ...newHostJournal(), status: 'ok' };
-  saveJournalSoon(j, (t) => t);
-  j.exitCode = 0;
-  await saveJournal(j, (t) => t);
-  const saved = await loadJournal(j.runId);
-  assert.equal(saved.hosts.h2?.status, 'ok');
-  assert.equal(saved.exitCode, 0);
+test('a log cut short in its last line still reads', () => {
+  const j = journal('20261121T000002Z-cut', ['h1']);
+  const { hosts, ...meta } = j;
+  const text =
+    `${JSON.stringify({ t: 'run', journal: { ...meta, hosts: Object.keys(hosts) } })}\n` +
+    `${JSON.stringify({ t: 'undo', host: 'h1', task: 1, undo: [restore('/x')], afterUndo: [] })}\n` +
+    '{"t":"undo","host":"h1","undo":[{"op":"rest';
+  const back = journalFromLog(text);
+  assert.equal(back?.hosts.h1?.undo.length, 1);
 });

@@ -10,7 +10,7 @@ import type { RunEvent, TaskEndEvent } from '../../src/runner/events.ts';
 // on the controller itself through the local transport: fast, and no lab needed.
 const work = mkdtempSync(join(tmpdir(), 'fb-local-'));
 const inventory = join(work, 'inventory.yaml');
-writeFileSync(inventory, 'environment: test\nhosts:\n  self: { connection: local }\n');
+writeFileSync(inventory, 'environment: development\nhosts:\n  self: { connection: local }\n');
 process.env.FLEETBOOK_STATE_DIR = join(work, 'state');
 
 async function run(

@@ -14,12 +14,13 @@ import {
   type ServiceFact,
 } from '../../src/core/facts.ts';
 import { buildProbeScript, lineHashes, sha256 } from '../../src/core/probe-script.ts';
+import { raw } from '../../src/core/shell.ts';
 import { ensureDir } from '../../tasks/ensureDir.ts';
 
 // The probe script runs under the controller's own /bin/sh (dash on Debian, as on the hosts).
-function probe(queries: Parameters<typeof buildProbeScript>[0]) {
-  const p = buildProbeScript(queries);
-  const out = execFileSync('/bin/sh', ['-c', p.script], {
+function probe(queries: Parameters<typeof buildProbeScript>[0], asRoot = true) {
+  const p = buildProbeScript(queries, asRoot);
+  const out = execFileSync('/bin/sh', ['-c', p.script.text], {
     encoding: 'utf8',
     env: { ...process.env, LC_ALL: 'C' },
   });
@@ -64,9 +65,9 @@ test('content that looks like a block marker cannot forge a block', () => {
 
 test('command facts keep exit code and output; a script that exits does not end the probe', () => {
   const [ok, bad, after] = probe([
-    fact.command('echo hi; echo err >&2'),
-    fact.command('exit 3'),
-    fact.command('printf done'),
+    fact.command(raw('echo hi; echo err >&2')),
+    fact.command(raw('exit 3')),
+    fact.command(raw('printf done')),
   ]) as CommandFact[];
   // Like any shell command substitution, trailing newlines are dropped.
   assert.deepEqual(ok, { code: 0, stdout: 'hi\nerr' });
@@ -114,9 +115,9 @@ test('one stat and one sha256sum serve every path, odd names included', () => {
   const names = ['plain', 'with space', 'pipe|in it', 'back\\slash', "quote'd", '-dash'];
   for (const [i, n] of names.entries()) writeFileSync(join(dir, n), `file ${i}\n`);
   const p = buildProbeScript(names.map((n) => fact.file(join(dir, n), 'content')));
-  assert.equal(p.script.match(/\bstat -c/g)?.length, 1);
-  assert.equal(p.script.match(/sha256sum --/g)?.length, 1);
-  const out = execFileSync('/bin/sh', ['-c', p.script], { encoding: 'utf8' });
+  assert.equal(p.script.text.match(/\bstat -c/g)?.length, 1);
+  assert.equal(p.script.text.match(/sha256sum --/g)?.length, 1);
+  const out = execFileSync('/bin/sh', ['-c', p.script.text], { encoding: 'utf8' });
   const facts = p.parse(out) as FileFact[];
   for (const [i, f] of facts.entries()) {
     assert.equal(f.exists, true, names[i]);
@@ -139,10 +140,10 @@ test('users, groups and packages of several queries are read in one call each', 
     fact.packages(['dash', 'no-such-package-xyz']),
   ];
   const p = buildProbeScript(queries);
-  assert.equal(p.script.match(/getent passwd/g)?.length, 1);
-  assert.equal(p.script.match(/dpkg-query/g)?.length, 1);
+  assert.equal(p.script.text.match(/getent passwd/g)?.length, 1);
+  assert.equal(p.script.text.match(/dpkg-query/g)?.length, 1);
   const [root, nouser, rootGroup, nogroup, core, dash] = p.parse(
-    execFileSync('/bin/sh', ['-c', p.script], { encoding: 'utf8' }),
+    execFileSync('/bin/sh', ['-c', p.script.text], { encoding: 'utf8' }),
   ) as [UserFact, UserFact, GroupFact, GroupFact, PackagesFact, PackagesFact];
   assert.equal(root.uid, 0);
   assert.equal(nouser.exists, false);
@@ -160,8 +161,8 @@ test('service facts come from one systemctl show, matched to units in order', ()
     fact.service('app.service'),
     fact.service('gone'),
   ]);
-  assert.equal(p.script.match(/systemctl show/g)?.length, 1);
-  const marker = /@@fb[0-9a-f]+/.exec(p.script)?.[0] ?? '';
+  assert.equal(p.script.text.match(/systemctl show/g)?.length, 1);
+  const marker = /@@fb[0-9a-f]+/.exec(p.script.text)?.[0] ?? '';
   const out = [
     `${marker} svc`,
     'systemd',
@@ -201,4 +202,39 @@ test('a path param with a newline is refused before any host is touched', () => 
     () => ensureDir({ path: '/srv/a\nb' }),
     /path.*absolute path \(without newlines\)/s,
   );
+});
+
+// The tests run as root (the lab needs it); the probe runs as nobody, as an unprivileged login would.
+test('not root: a file it cannot read, or in a directory it cannot enter, is unreadable, not absent', () => {
+  assert.equal(process.getuid?.(), 0, 'this test runs the probe as nobody, which needs root');
+  const dir = mkdtempSync(join(tmpdir(), 'fb-probe-'));
+  chmodSync(dir, 0o755);
+  const secret = join(dir, 'secret');
+  writeFileSync(secret, 'x\n');
+  chmodSync(secret, 0o600);
+  mkdirSync(join(dir, 'closed'));
+  writeFileSync(join(dir, 'closed', 'inside'), 'y\n');
+  chmodSync(join(dir, 'closed'), 0o700);
+  const open = join(dir, 'open');
+  writeFileSync(open, 'z\n');
+  chmodSync(open, 0o644);
+  const queries = [
+    fact.file(secret, 'content'),
+    fact.file(join(dir, 'closed', 'inside'), 'content'),
+    fact.file(open, 'content'),
+    fact.file(join(dir, 'missing')),
+  ];
+  const p = buildProbeScript(queries, false);
+  const out = execFileSync('runuser', ['-u', 'nobody', '--', '/bin/sh', '-c', p.script.text], {
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C' },
+  });
+  const [unreadable, hidden, readable, missing] = p.parse(out) as FileFact[];
+  assert.match(unreadable?.unreadable ?? '', /cannot read/);
+  assert.equal(unreadable?.exists, true);
+  assert.match(hidden?.unreadable ?? '', /directory/);
+  assert.equal(readable?.unreadable, undefined);
+  assert.equal(readable?.content?.toString(), 'z\n');
+  assert.equal(missing?.unreadable, undefined);
+  assert.equal(missing?.exists, false);
 });

@@ -15,8 +15,9 @@ import {
   type Plan,
 } from '../../src/index.ts';
 import { buildProbeScript } from '../../src/core/probe-script.ts';
+import { raw } from '../../src/core/shell.ts';
 import { aptInstall } from '../../tasks/aptInstall.ts';
-import { absent, file, planFrom, type Answer } from './fixtures.ts';
+import { absent, file, plain, planFrom, type Answer } from './fixtures.ts';
 
 const NOW = 1_700_000_000;
 const STAMP = '/var/lib/apt/periodic/update-success-stamp';
@@ -57,7 +58,7 @@ function changes(p: Plan): readonly Change[] {
 }
 const script = (c: Change | undefined, i = 0): string => {
   const s = c?.steps[i];
-  return s?.op === 'run' ? s.script : assert.fail('expected a run step');
+  return s?.op === 'run' ? s.script.text : assert.fail('expected a run step');
 };
 /** The command line at the end of a step script (after the shared shell functions). */
 const tail = (s: string): string => s.slice(s.lastIndexOf('\n}\n') + 3);
@@ -133,9 +134,10 @@ test('missing packages, fresh index -> install only; undo purges; effects mark t
     s,
     /\*'Unable to locate package'\*\|\*'has no installation candidate'\*\) .*fb_apt update && .*&& fb_apt install/,
   );
+  // Their services are stopped before the purge; units left failed by it are reset.
   assert.equal(
     tail(script(c?.undo[0] ? { ...c, steps: c.undo } : undefined)),
-    'fb_apt purge -y -- nginx git',
+    'fb_stop_units nginx git\nfb_apt purge -y -- nginx git; fb_rc=$?; fb_reset_gone; exit $fb_rc',
   );
   assert.deepEqual(c?.effects, [
     {
@@ -150,8 +152,8 @@ test('missing packages, fresh index -> install only; undo purges; effects mark t
 
 test('installRecommends: true drops --no-install-recommends', () => {
   const [c] = changes(plan({ packages: ['nginx'], installRecommends: true }, { stamp: NOW }));
-  assert.doesNotMatch(script(c), /fb_apt install -y --no-install-recommends/);
-  assert.match(script(c), /fb_apt install -y -o Dpkg::Options::=--force-confdef/);
+  assert.doesNotMatch(script(c), /fb_apt install -y +--no-install-recommends/);
+  assert.match(script(c), /fb_apt install -y +-o Dpkg::Options::=--force-confdef/);
 });
 
 test('stale or never-updated index -> apt-get update first, and the stamp it leaves is an effect', () => {
@@ -207,9 +209,12 @@ test('state absent -> remove; undo reinstalls the exact version', () => {
   );
   assert.equal(c?.summary, 'remove package nginx');
   assert.deepEqual(c?.diff, [{ kind: 'item', sign: '-', text: 'package nginx (1.22.1-9)' }]);
-  assert.match(tail(script(c)), /^fb_apt remove -y .* -- nginx$/);
   assert.match(
-    tail(c?.undo[0]?.op === 'run' ? c.undo[0].script : ''),
+    tail(script(c)),
+    /^fb_stop_units nginx\nfb_apt remove -y .* -- nginx; fb_rc=\$\?; fb_reset_gone; exit \$fb_rc$/,
+  );
+  assert.match(
+    tail(c?.undo[0]?.op === 'run' ? c.undo[0].script.text : ''),
     /^fb_apt install -y --no-install-recommends .* -- nginx=1\.22\.1-9$/,
   );
   assert.deepEqual(c?.effects, [
@@ -254,7 +259,7 @@ test('preseed: only differing answers are set, on stdin, before the install; old
       after: 'mail.example.com',
     },
   ]);
-  assert.deepEqual(dc?.steps, [
+  assert.deepEqual(plain(dc?.steps), [
     {
       op: 'run',
       describe: 'debconf-set-selections (1 answers)',
@@ -262,7 +267,7 @@ test('preseed: only differing answers are set, on stdin, before the install; old
       stdin: 'postfix postfix/mailname string mail.example.com\n',
     },
   ]);
-  assert.deepEqual(dc?.undo, [
+  assert.deepEqual(plain(dc?.undo), [
     {
       op: 'run',
       describe: 'debconf-set-selections (restore 1 answers)',
@@ -387,9 +392,9 @@ test(
       const q = task.probe({ now: NOW }).debconf;
       assert.ok(q?.kind === 'command');
       const probe = buildProbeScript([
-        { ...q, script: q.script.replaceAll('/var/cache/debconf/', `${dir}/`) },
+        { ...q, script: raw(q.script.text.replaceAll('/var/cache/debconf/', `${dir}/`)) },
       ]);
-      const run = spawnSync('dash', ['-c', probe.script], { encoding: 'utf8' });
+      const run = spawnSync('dash', ['-c', probe.script.text], { encoding: 'utf8' });
       const [fact] = probe.parse(run.stdout) as CommandFact[];
       assert.deepEqual(fact, {
         code: 0,

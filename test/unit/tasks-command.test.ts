@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, type CommandFact, type Plan } from '../../src/index.ts';
 import { command } from '../../tasks/command.ts';
-import { absent, dir, planFrom } from './fixtures.ts';
+import { absent, dir, plain, planFrom } from './fixtures.ts';
 
 function plan(
   params: Parameters<typeof command>[0],
@@ -53,8 +53,10 @@ test('params are checked when the task is built', () => {
 
 test('probe: a file fact for creates, a command fact for unless', () => {
   assert.deepEqual(
-    command({ run: 'x', creates: '/opt/venv', unless: 'test -x /opt/venv/bin/python' }).probe(
-      undefined,
+    plain(
+      command({ run: 'x', creates: '/opt/venv', unless: 'test -x /opt/venv/bin/python' }).probe(
+        undefined,
+      ),
     ),
     {
       creates: { kind: 'file', path: '/opt/venv', read: 'none' },
@@ -83,7 +85,7 @@ test('guards say not done -> run it; no undo, and the summary says so', () => {
   });
   assert.equal(p.status, 'change');
   if (p.status !== 'change') return;
-  assert.deepEqual(p.changes, [
+  assert.deepEqual(plain(p.changes), [
     {
       summary: 'run: create the virtualenv (/opt/venv is missing; cannot be undone)',
       diff: [{ kind: 'item', sign: '~', text: 'run: create the virtualenv' }],
@@ -110,5 +112,5 @@ test('always: true -> a change on every run; long scripts are shortened for disp
     p.changes[0]?.diff[0]?.kind === 'item' && p.changes[0].diff[0].text,
     `run: ${'x'.repeat(57)}... (+1 lines)`,
   );
-  assert.equal(p.changes[0]?.steps[0]?.op === 'run' && p.changes[0].steps[0].script, script);
+  assert.equal(p.changes[0]?.steps[0]?.op === 'run' && p.changes[0].steps[0].script.text, script);
 });

@@ -25,7 +25,7 @@ function plan(
 
 const scripts = (p: Plan, which: 'steps' | 'undo'): string[] =>
   p.status === 'change'
-    ? p.changes.flatMap((c) => c[which].map((s) => (s.op === 'run' ? s.script : s.op)))
+    ? p.changes.flatMap((c) => c[which].map((s) => (s.op === 'run' ? s.script.text : s.op)))
     : [];
 
 test('ensureService: what each state of the unit plans', () => {
@@ -47,12 +47,15 @@ test('ensureService: what each state of the unit plans', () => {
       status: 'ok',
     },
     {
-      what: 'stopped and disabled: enable, start; undo stops, then disables',
+      what: 'stopped and disabled: enable, start; undo stops (no failed state left), then disables',
       params: started,
       service: svc({ active: 'inactive', enabled: 'disabled' }),
       status: 'change',
       steps: ['systemctl enable --quiet -- app.service', 'systemctl start -- app.service'],
-      undo: ['systemctl disable --quiet -- app.service', 'systemctl stop -- app.service'],
+      undo: [
+        'systemctl stop -- app.service; systemctl reset-failed -- app.service 2>/dev/null || true',
+        'systemctl disable --quiet -- app.service',
+      ],
     },
     {
       what: 'a failed unit is started again',
@@ -60,7 +63,9 @@ test('ensureService: what each state of the unit plans', () => {
       service: svc({ active: 'failed' }),
       status: 'change',
       steps: ['systemctl start -- app.service'],
-      undo: ['systemctl stop -- app.service'],
+      undo: [
+        'systemctl stop -- app.service; systemctl reset-failed -- app.service 2>/dev/null || true',
+      ],
     },
     {
       what: 'a stale unit is reloaded before it is started',
@@ -87,7 +92,7 @@ test('ensureService: what each state of the unit plans', () => {
       service: svc(),
       status: 'change',
       steps: ['systemctl disable --quiet -- app.service', 'systemctl stop -- app.service'],
-      undo: ['systemctl enable --quiet -- app.service', 'systemctl start -- app.service'],
+      undo: ['systemctl start -- app.service', 'systemctl enable --quiet -- app.service'],
     },
     {
       what: 'only enabled is managed: a stopped unit stays stopped',

@@ -43,7 +43,7 @@ function onlyChange(p: Plan): Change {
   return p.changes[0] as Change;
 }
 const scripts = (steps: readonly Step[]) =>
-  steps.map((s) => (s.op === 'run' ? s.script.split('\n').pop() : `write ${s.path}`));
+  steps.map((s) => (s.op === 'run' ? s.script.text.split('\n').pop() : `write ${s.path}`));
 
 test('params are checked when the task is built', () => {
   assert.throws(
@@ -74,16 +74,16 @@ test('new system user, group missing: groupadd, useradd, no home; undo in revers
     },
   ]);
   assert.deepEqual(scripts(c.steps), [
-    'groupadd --system app',
+    'groupadd --system -- app',
     'useradd --system --gid app --home-dir /nonexistent --shell /usr/sbin/nologin --no-create-home app',
   ]);
   assert.match(
-    c.steps[1]?.op === 'run' ? c.steps[1].script : '',
+    c.steps[1]?.op === 'run' ? c.steps[1].script.text : '',
     /command -v useradd .* install the passwd package/,
   );
   assert.deepEqual(scripts(c.undo), [
-    'userdel app',
-    'if getent group app >/dev/null; then groupdel app; fi',
+    'userdel -- app',
+    'if getent group app >/dev/null; then groupdel -- app; fi',
   ]);
   assert.deepEqual(c.effects, [
     { kind: 'group', fact: { name: 'app', exists: true, gid: null } },
@@ -112,7 +112,7 @@ test('new system user with a home that does not exist: created 0755 without skel
     'useradd --system --gid app --home-dir /srv/app --shell /usr/sbin/nologin --no-create-home --groups www-data app',
     'install -d -m 0755 -o app -g app -- /srv/app',
   ]);
-  assert.deepEqual(scripts(c.undo), ['userdel app', 'rmdir -- /srv/app']);
+  assert.deepEqual(scripts(c.undo), ['userdel -- app', 'rmdir -- /srv/app']);
   const home = c.effects.find((e) => e.kind === 'file');
   assert.deepEqual(
     home?.kind === 'file' && {
@@ -134,7 +134,7 @@ test('home that already exists is left as it is', () => {
   assert.deepEqual(scripts(c.steps), [
     'useradd --system --gid app --home-dir /srv/app --shell /usr/sbin/nologin --no-create-home app',
   ]);
-  assert.deepEqual(scripts(c.undo), ['userdel app']);
+  assert.deepEqual(scripts(c.undo), ['userdel -- app']);
 });
 
 test('a regular user gets /home/NAME with skeleton files and bash; undo removes it', () => {
@@ -145,7 +145,7 @@ test('a regular user gets /home/NAME with skeleton files and bash; undo removes 
   assert.deepEqual(scripts(c.steps), [
     'useradd --gid staff --home-dir /home/alice --shell /bin/bash --create-home alice',
   ]);
-  assert.deepEqual(scripts(c.undo), ['userdel --remove alice']);
+  assert.deepEqual(scripts(c.undo), ['userdel --remove -- alice']);
 });
 
 test('existing user that matches -> ok; defaults never change an existing user', () => {
@@ -179,12 +179,12 @@ test('existing user with another shell and home -> usermod, old values as undo',
     { kind: 'attr', subject: 'user app', field: 'home', before: '/nonexistent', after: '/srv/app' },
   ]);
   assert.deepEqual(scripts(c.steps), [
-    'usermod --shell /bin/sh app',
-    'usermod --home /srv/app app',
+    'usermod --shell /bin/sh -- app',
+    'usermod --home /srv/app -- app',
   ]);
   assert.deepEqual(scripts(c.undo), [
-    'usermod --home /nonexistent app',
-    'usermod --shell /usr/sbin/nologin app',
+    'usermod --home /nonexistent -- app',
+    'usermod --shell /usr/sbin/nologin -- app',
   ]);
   assert.deepEqual(c.effects, [
     {
@@ -202,7 +202,7 @@ test('supplementary groups: added when missing from /etc/group, ok when present'
   };
   const c = onlyChange(plan({ name: 'app', groups: ['adm', 'www-data'] }, state));
   assert.deepEqual(c.diff, [{ kind: 'item', sign: '+', text: 'app in group www-data' }]);
-  assert.deepEqual(scripts(c.steps), ['usermod --append --groups www-data app']);
+  assert.deepEqual(scripts(c.steps), ['usermod --append --groups www-data -- app']);
   assert.deepEqual(scripts(c.undo), ['gpasswd --delete app www-data >/dev/null']);
   assert.deepEqual(plan({ name: 'app', groups: ['adm'] }, state), { status: 'ok' });
 });
@@ -222,9 +222,9 @@ test('explicit primary group that differs -> usermod --gid, created first if mis
   const c = onlyChange(
     plan({ name: 'app', group: 'apps' }, { users: { app: { gid: 999 } }, groups: {} }),
   );
-  assert.deepEqual(scripts(c.steps), ['groupadd --system apps', 'usermod --gid apps app']);
+  assert.deepEqual(scripts(c.steps), ['groupadd --system -- apps', 'usermod --gid apps -- app']);
   assert.deepEqual(scripts(c.undo), [
-    'usermod --gid 999 app',
-    'if getent group apps >/dev/null; then groupdel apps; fi',
+    'usermod --gid 999 -- app',
+    'if getent group apps >/dev/null; then groupdel -- apps; fi',
   ]);
 });

@@ -1,9 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   serviceRestart,
   activeCheck,
+  DEFAULT_FAIL_PATTERN,
   parsePoll,
+  restartChange,
   unitFilePaths,
 } from '../../tasks/serviceRestart.ts';
 import {
@@ -13,6 +19,7 @@ import {
   type PlanContext,
   type RemoteShell,
   type ServiceFact,
+  type Step,
 } from '../../src/index.ts';
 import { absent, file, hostView, planFrom, service } from './fixtures.ts';
 
@@ -23,6 +30,10 @@ const plain: PlanContext = { host, notified: false };
 const present = (path: string) => file(path, '', { size: 10, sha256: 'x' }, 'none');
 
 const svc = (over: Partial<ServiceFact> = {}): ServiceFact => service('cron', over);
+
+/** The script of a run step. */
+const act = (step: Step | undefined): string =>
+  step?.op === 'run' ? step.script.text : assert.fail('expected a run step');
 
 /** Facts for every query the task's probe names: the given service fact, unit files absent unless listed. */
 function plan(
@@ -107,14 +118,11 @@ const cases: Array<{
       if (p.status !== 'change') return;
       const [c] = p.changes;
       assert.deepEqual(c?.diff, [{ kind: 'item', sign: '~', text: 'restart cron' }]);
-      assert.deepEqual(c?.steps, [
-        {
-          op: 'run',
-          describe: 'restart cron',
-          script: 'systemctl daemon-reload && systemctl restart -- cron',
-        },
-      ]);
+      assert.equal(c?.steps.length, 1);
+      assert.equal(c?.steps[0]?.op === 'run' && c.steps[0].describe, 'restart cron');
+      assert.match(act(c?.steps[0]), /\{ systemctl daemon-reload && systemctl restart -- cron; \}/);
       assert.deepEqual(c?.undo, []);
+      assert.deepEqual(c?.afterUndo, c?.steps, 'replayed after a rollback');
       assert.deepEqual(c?.effects, [
         { kind: 'service', fact: { name: 'cron', exists: true, active: 'active' } },
       ]);
@@ -131,10 +139,10 @@ const cases: Array<{
       assert.equal(p.status, 'change');
       if (p.status !== 'change') return;
       assert.deepEqual(p.changes[0]?.diff, [{ kind: 'item', sign: '~', text: 'reload nginx' }]);
-      assert.equal(
-        p.changes[0]?.steps[0]?.op === 'run' && p.changes[0].steps[0].script,
-        'systemctl daemon-reload && systemctl reload -- nginx',
-      );
+      const script = act(p.changes[0]?.steps[0]);
+      assert.match(script, /\{ systemctl daemon-reload && systemctl reload -- nginx; \}/);
+      // nginx writes its errors to its own log, which the reload's proof reads from where it ended.
+      assert.match(script, /fb_s0=\$\(stat -c %s -- \/var\/log\/nginx\/error\.log/);
     },
   },
   {
@@ -171,9 +179,7 @@ const cases: Array<{
     expect: (p) => {
       assert.equal(p.status, 'change');
       if (p.status !== 'change') return;
-      assert.deepEqual(p.changes[0]?.steps, [
-        { op: 'run', describe: 'restart cron', script: 'service cron restart' },
-      ]);
+      assert.match(act(p.changes[0]?.steps[0]), /\{ service cron restart; \}/);
     },
   },
   {
@@ -190,11 +196,9 @@ const cases: Array<{
     },
     files: ['/etc/init.d/legacy'],
     expect: (p) => {
-      assert.equal(
-        p.status === 'change' &&
-          p.changes[0]?.steps[0]?.op === 'run' &&
-          p.changes[0].steps[0].script,
-        'service legacy restart',
+      assert.match(
+        act(p.status === 'change' ? p.changes[0]?.steps[0] : undefined),
+        /\{ service legacy restart; \}/,
       );
     },
   },
@@ -258,7 +262,7 @@ function scripted(states: string[], journal = FAILED_JOURNAL) {
   const scripts: string[] = [];
   let t = 0;
   const shell: RemoteShell = {
-    exec(script) {
+    exec({ text: script }) {
       scripts.push(script);
       if (script.startsWith('journalctl'))
         return Promise.resolve({ code: 0, stdout: journal, stderr: '' });
@@ -315,4 +319,101 @@ test('verify: stuck in activating -> fails after activeTimeoutSeconds, naming th
     .catch((e: unknown) => e);
   assert.ok(err instanceof TaskFailure);
   assert.match(err.message, /still "activating" after 3\.0s \(activeTimeoutSeconds 3\)/);
+});
+
+/**
+ * The action script, run by the controller's /bin/sh against stand-ins for systemctl and
+ * journalctl that do what a service would: exit with a status, log to its error log or journal.
+ */
+function runAction(
+  action: 'reload' | 'restart',
+  service: {
+    rc?: number;
+    /** A line the service appends to its error log while acting on the request. */
+    logs?: string;
+    /** What `journalctl -u` shows since the action; with `-p err`, only `journalErr`. */
+    journal?: string;
+    journalErr?: string;
+    /** Already in the error log before the action. */
+    before?: string;
+    /** Whether the task knows the service's error log. */
+    withLog?: boolean;
+  } = {},
+): { code: number; stderr: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-action-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const log = join(dir, 'error.log');
+  writeFileSync(log, service.before ?? '');
+  const fake = (name: string, body: string) => {
+    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  fake(
+    'systemctl',
+    `case "$1" in daemon-reload) exit 0 ;; esac\n[ -z "$FB_LOGS" ] || printf '%s\\n' "$FB_LOGS" >> "$FB_LOG"\n[ "$FB_RC" = 0 ] || echo "Job for nginx.service failed." >&2\nexit "$FB_RC"`,
+  );
+  fake(
+    'journalctl',
+    `for a in "$@"; do [ "$a" = -p ] && { printf '%s' "$FB_JERR"; exit 0; }; done\nprintf '%s' "$FB_J"`,
+  );
+  const change = restartChange('nginx', action, 'systemd', {
+    settleSeconds: 0,
+    logFiles: service.withLog === false ? [] : [log],
+    failPattern: DEFAULT_FAIL_PATTERN,
+  });
+  const step = change.steps[0];
+  const r = spawnSync('/bin/sh', ['-c', act(step)], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      FB_LOG: log,
+      FB_LOGS: service.logs ?? '',
+      FB_RC: String(service.rc ?? 0),
+      FB_J: service.journal ?? '',
+      FB_JERR: service.journalErr ?? '',
+    },
+  });
+  return { code: r.status ?? 255, stderr: r.stderr };
+}
+
+test('a reload is proven by what the service logged, not by "active"', () => {
+  assert.equal(runAction('reload').code, 0, 'nothing logged: taken');
+  assert.equal(runAction('reload', { withLog: false }).code, 0, 'a service with no log file');
+  assert.equal(runAction('restart', { withLog: false, journalErr: 'x: fatal\n' }).code, 5);
+  // nginx after `listen 80` became `listen 192.0.2.1:80`: the reload signal is accepted, the new
+  // configuration is not, and only error.log says so.
+  const bind =
+    '2026/12/02 01:20:00 [emerg] 1234#1234: bind() to 192.0.2.1:80 failed (99: Cannot assign requested address)';
+  const refused = runAction('reload', { logs: bind });
+  assert.equal(refused.code, 5);
+  assert.match(refused.stderr, /bind\(\) to 192\.0\.2\.1:80 failed/);
+  assert.match(
+    refused.stderr,
+    /nginx logged errors after the reload \(above\); it may still run its old configuration/,
+  );
+  assert.equal(
+    runAction('reload', { before: `${bind}\n` }).code,
+    0,
+    'an error logged before the reload is not this reload’s',
+  );
+  const journal = runAction('reload', {
+    journal: '2026-12-02T01:20:00+0000 lab1 app[9]: error: config rejected\n',
+  });
+  assert.equal(journal.code, 5);
+  assert.match(journal.stderr, /config rejected/);
+  const rejected = runAction('reload', { rc: 1 });
+  assert.equal(rejected.code, 1, 'ExecReload failed: systemctl says so');
+  assert.match(rejected.stderr, /Job for nginx\.service failed/);
+});
+
+test('a restart fails on error-priority journal lines, not on a word in an ordinary one', () => {
+  assert.equal(
+    runAction('restart', { journal: '... app[9]: 0 errors while loading plugins\n' }).code,
+    0,
+  );
+  const died = runAction('restart', { journalErr: '... app[9]: cannot open /etc/app.conf\n' });
+  assert.equal(died.code, 5);
+  assert.match(died.stderr, /cannot open \/etc\/app\.conf/);
 });

@@ -183,8 +183,8 @@ test('same content, other mode -> attribute change only', async () => {
     { kind: 'attr', subject: DEST, field: 'mode', before: '0644', after: '0600' },
   ]);
   assert.deepEqual(
-    c.steps.map((s) => s.op === 'run' && s.script),
-    [`chmod 0600 -- ${DEST}`],
+    c.steps.map((s) => s.op === 'run' && s.script.text),
+    [`chmod -- 0600 ${DEST}`],
   );
 });
 

@@ -227,7 +227,7 @@ test('the message carries the token in Subject, Message-ID and body', () => {
 
 test('sendmail runs with its PID printed first, the message on stdin, the address after --', () => {
   assert.equal(
-    sendScript({ to: 'ops@example.org', from: 'root@lab3.example' }),
+    sendScript({ to: 'ops@example.org', from: 'root@lab3.example' }).text,
     `sh -c 'echo "pid=$$"; exec "$@"' fleetbook-sendmail /usr/sbin/sendmail -i -f root@lab3.example -- ops@example.org 2>&1; echo "rc=$?"`,
   );
   assert.deepEqual(parseSend('pid=4242\nrc=0\n'), { pid: 4242, rc: 0, output: '' });
@@ -434,7 +434,7 @@ function fakeHost(
   const seen: Array<{ script: string; stdin?: string | Buffer }> = [];
   let t = 0;
   const shell: RemoteShell = {
-    exec(script, opts) {
+    exec({ text: script }, opts) {
       seen.push({ script, ...(opts?.stdin !== undefined ? { stdin: opts.stdin } : {}) });
       const ok = (stdout: string) => Promise.resolve({ code: 0, stdout, stderr: '' });
       if (script.startsWith('sm='))
@@ -519,7 +519,7 @@ test('action: sendmail exits non-zero (bad dma.conf) -> fails with its output an
   const h = fakeHost(() => FIXTURES.badConf.json, FIXTURES.queueEmpty, FIXTURES.badConf.senderPid);
   const shell: RemoteShell = {
     exec: (script, opts) =>
-      script.startsWith('sh -c')
+      script.text.startsWith('sh -c')
         ? Promise.resolve({
             code: 0,
             stdout: `pid=${FIXTURES.badConf.senderPid}\n${FIXTURES.badConf.output}\nrc=78\n`,

@@ -1,0 +1,116 @@
+/**
+ * The scripts the runner itself runs on a host to change files: write (atomic, verified), restore
+ * (undo of a write) and pruning old backups. Pure builders, so they can be read and tested without
+ * a host; src/runner/remote.ts runs them.
+ */
+import { raw, sh, type Script } from '../core/shell.ts';
+import type { Step } from '../core/task.ts';
+
+/**
+ * The runner's directory on the host: /var/lib/fleetbook as root, else under the login user's
+ * state directory (a run without become can still manage the user's own files and keep backups).
+ */
+export const STATE_ROOT = sh`if [ "$(id -u)" = 0 ]; then fb_root=/var/lib/fleetbook; else fb_root="\${XDG_STATE_HOME:-$HOME/.local/state}/fleetbook"; fi\n`;
+
+/** Where a run keeps, on the host, the files it replaced (root-only, never copied to the controller). */
+export const BACKUPS = '$fb_root/backups';
+/** BACKUPS as shell code, for inside a double-quoted word. */
+const BACKUPS_RAW = raw(BACKUPS);
+
+/** A backup's id within the backups directory: `RUN_ID/ID`. */
+export function backupId(runId: string, id: string): string {
+  return `${runId}/${id}`;
+}
+
+/** Marker lines the scripts print; never part of file content or command output we parse. */
+export const MARK = {
+  validateFailed: '@@fleetbook-validate-failed',
+  torn: '@@fleetbook-torn',
+} as const;
+
+type WriteStep = Extract<Step, { op: 'write' }>;
+
+/**
+ * A private directory next to the target: same filesystem (so the final rename is atomic) and the
+ * same SELinux context, and hidden one level down, so no include glob of the live directory
+ * (`conf.d/*`, `sites-enabled/*.conf`) can pick up a half-made or unvalidated file. The file keeps
+ * its own name inside it, so a validate command may look at its directory (`postconf -c $(dirname %s)`).
+ */
+const PRIVATE_DIR = sh`t=$(mktemp -d "$d/.fleetbook-XXXXXX")\ntrap 'rm -rf -- "$t"' EXIT\ntmp="$t/$(basename -- "$p")"\n`;
+
+/**
+ * Write a file atomically from stdin. Only when exactly `size` bytes with `sha256` arrived (a
+ * dropped connection ends stdin early) is the file given its attributes, validated, the old one
+ * saved for undo, and the new one renamed into place. Otherwise the live file stays as it was and
+ * the private directory is removed.
+ */
+export function writeScript(step: WriteStep, size: number, sha256: string, backup: string): Script {
+  const validate =
+    step.validate === undefined
+      ? sh``
+      : // The validate command is the task author's shell code, with %s the new file's path.
+        sh`if ! ( ${raw(step.validate.replace(/%s/g, '"$tmp"'))} ) >"$t.out" 2>&1; then cat "$t.out" >&2; rm -f "$t.out"; echo ${MARK.validateFailed} >&2; exit 3; fi; rm -f "$t.out"\n`;
+  return sh`set -e
+p=${step.path}
+d=$(dirname -- "$p")
+[ -d "$d" ] || { echo "directory $d does not exist" >&2; exit 2; }
+${STATE_ROOT}${PRIVATE_DIR}head -c ${size} > "$tmp" || true
+got=$(wc -c < "$tmp"); sum=$(sha256sum < "$tmp" | cut -c1-64)
+if [ "$got" != ${String(size)} ] || [ "$sum" != ${sha256} ]; then echo "${MARK.torn} $got of ${size} bytes arrived" >&2; exit 4; fi
+chown -- ${`${step.owner}:${step.group}`} "$tmp"
+chmod -- ${step.mode} "$tmp"
+${validate}bk="${BACKUPS_RAW}"/${backup}
+mkdir -p -m 0700 "$(dirname -- "$bk")"; chmod 0700 "${BACKUPS_RAW}" "$(dirname -- "$bk")"
+if [ -e "$p" ] || [ -L "$p" ]; then ln -P -- "$p" "$bk" 2>/dev/null || cp -a -- "$p" "$bk"; else : > "$bk.absent"; fi
+mv -f -- "$tmp" "$p"
+`;
+}
+
+/** Outcomes of restoreScript, one word on stdout. */
+export type RestoreResult = 'restored' | 'removed' | 'unchanged' | 'left-alone' | 'no-backup';
+
+/**
+ * Undo of a write, decided on the host in one round trip. The file is put back (the saved inode
+ * renamed into place, so bytes, mode, owner, mtime and hard links come back as they were) only if
+ * it is still what the run wrote; a file changed since is left alone. A file the run created is
+ * removed. A write that never landed leaves nothing to do.
+ */
+export function restoreScript(path: string, backup: string | null, written: string): Script {
+  // Journals before backup ids were relative named the backup by absolute path, or null for a new file.
+  const bk =
+    backup === null
+      ? sh`bk=`
+      : backup.startsWith('/')
+        ? sh`bk=${backup}`
+        : sh`bk="${BACKUPS_RAW}"/${backup}`;
+  return sh`${STATE_ROOT}${bk}
+p=${path}
+cur=absent; if [ -f "$p" ] && [ ! -L "$p" ]; then cur=$(sha256sum < "$p" | cut -c1-64); elif [ -e "$p" ] || [ -L "$p" ]; then cur=other; fi
+if [ "$cur" != ${written} ]; then
+  if [ -n "$bk" ] && [ -e "$bk.absent" ] && [ "$cur" = absent ]; then echo unchanged
+  elif [ -n "$bk" ] && [ -f "$bk" ] && [ "$cur" = "$(sha256sum < "$bk" | cut -c1-64)" ]; then echo unchanged
+  elif [ -n "$bk" ] && [ ! -e "$bk" ] && [ ! -e "$bk.absent" ]; then echo unchanged
+  else echo left-alone; fi
+  exit 0
+fi
+set -e
+if [ -n "$bk" ] && { [ -e "$bk" ] || [ -L "$bk" ]; }; then
+  d=$(dirname -- "$p")
+  if [ "$(stat -c %d -- "$bk")" = "$(stat -c %d -- "$d")" ]; then mv -f -- "$bk" "$p"
+  else ${PRIVATE_DIR}cp -a -- "$bk" "$tmp"; mv -f -- "$tmp" "$p"; fi
+  echo restored
+elif [ -z "$bk" ] || [ -e "$bk.absent" ]; then rm -f -- "$p"; rm -f -- "$bk.absent"; echo removed
+else echo no-backup; fi
+`;
+}
+
+/**
+ * Keep the backups of the newest `keep` runs on this host and remove older ones. Run ids start
+ * with a UTC timestamp, so they sort by time. Prints the run ids it removed, one per line.
+ */
+export function pruneScript(keep: number): Script {
+  return sh`${STATE_ROOT}d="${BACKUPS_RAW}"
+[ -d "$d" ] || exit 0
+ls -1 -- "$d" | LC_ALL=C sort | head -n -${keep} | while IFS= read -r r; do rm -rf -- "$d/$r" && echo "$r"; done
+`;
+}

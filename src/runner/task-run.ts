@@ -1,0 +1,278 @@
+import { randomBytes } from 'node:crypto';
+import { TaskFailure, UnreachableError, errorMessage } from '../core/errors.ts';
+import type { Fact, FactQuery, FileFact, ProbeSpec } from '../core/facts.ts';
+import { sha256 as sha256Of } from '../core/probe-script.ts';
+import { scriptText } from '../core/shell.ts';
+import type { Change, HostView, Plan, Step, Task } from '../core/task.ts';
+import { planProblem } from './check-plan.ts';
+import type { Emit, Outcome, TaskEndEvent } from './events.ts';
+import type { FactCache } from './fact-cache.ts';
+import { backupId } from './host-scripts.ts';
+import type { HostJournal, JournalTask, UndoRecord } from './journal.ts';
+import type { RecordedRunStep, Remote } from './remote.ts';
+
+export interface PreparedTask {
+  readonly task: Task;
+  readonly prepared: unknown;
+}
+
+/** What one task on one host needs from its host's run. */
+export interface TaskContext {
+  readonly view: HostView;
+  readonly runId: string;
+  readonly check: boolean;
+  readonly remote: Remote;
+  readonly cache: FactCache;
+  readonly emit: Emit;
+  /** The host's journal: undo records are pushed here as changes are applied. */
+  readonly journal: HostJournal;
+  /** Keep a finished task's record. */
+  readonly recordTask: (task: JournalTask) => void;
+  /** Resolves once the journal durably says what is about to change (it must survive a killed controller). */
+  readonly beforeChange: (entry: ChangeEntry) => Promise<void>;
+  /** Plans the task again on a fresh connection, after the connection dropped while it acted. */
+  readonly recheck: (pt: PreparedTask) => Promise<string>;
+}
+
+/** What the journal must hold before a change (or one of its writes) is applied. */
+export interface ChangeEntry {
+  readonly task: number;
+  /** The change's summary, when it starts. */
+  readonly change?: string;
+  readonly undo: readonly UndoRecord[];
+  readonly afterUndo: readonly RecordedRunStep[];
+}
+
+export interface TaskResult {
+  readonly outcome: Outcome;
+  /**
+   * Whether the task's handlers are due: it planned a change (applied or, in check mode, would
+   * apply), 'maybe' when check mode cannot tell (unknown).
+   */
+  readonly notifies: boolean | 'maybe';
+}
+
+type RunStep = Extract<Step, { op: 'run' }>;
+
+/** A run step as the journal keeps it. */
+export function recordStep(step: RunStep): RecordedRunStep {
+  return {
+    op: 'run',
+    describe: step.describe,
+    script: scriptText(step.script),
+    ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
+  };
+}
+
+/** A fact that could not be read (permission denied) makes any plan from it a guess. */
+function unreadable(facts: Readonly<Record<string, Fact>>): FileFact | undefined {
+  return Object.values(facts).find(
+    (f): f is FileFact => typeof f === 'object' && 'unreadable' in f && f.unreadable !== undefined,
+  );
+}
+
+/**
+ * Run one task on one host: read its facts (batched with the tasks still to come), plan, and in a
+ * real run apply the changes, recording each change's undo before it runs. Check mode stops after
+ * the plan and feeds the plan's effects to the later tasks (simulated state).
+ */
+export async function runTask(
+  ctx: TaskContext,
+  pt: PreparedTask,
+  index: number,
+  handler: boolean,
+  spec: ProbeSpec,
+  upcoming: readonly FactQuery[],
+): Promise<TaskResult> {
+  const t0 = performance.now();
+  // Where the task's time went, for --profile: reading the host, planning, acting (and verifying).
+  const timing = { probeMs: 0, planMs: 0, applyMs: 0 };
+  const name = ctx.view.name;
+  ctx.emit({
+    type: 'task-start',
+    host: name,
+    index,
+    task: pt.task.title,
+    handler,
+    time: new Date().toISOString(),
+  });
+  const end = (
+    outcome: Outcome,
+    extra: Partial<
+      Pick<TaskEndEvent, 'changes' | 'diff' | 'message' | 'details' | 'sideEffects'>
+    > = {},
+  ): Outcome => {
+    const event: TaskEndEvent = {
+      type: 'task-end',
+      host: name,
+      index,
+      task: pt.task.title,
+      taskType: pt.task.type,
+      handler,
+      outcome,
+      changes: extra.changes ?? [],
+      diff: extra.diff ?? [],
+      ...(extra.message !== undefined ? { message: extra.message } : {}),
+      ...(extra.details !== undefined ? { details: extra.details } : {}),
+      ...(extra.sideEffects !== undefined && extra.sideEffects.length > 0
+        ? { sideEffects: extra.sideEffects }
+        : {}),
+      durationMs: Math.round(performance.now() - t0),
+      timing: {
+        probeMs: Math.round(timing.probeMs),
+        planMs: Math.round(timing.planMs),
+        applyMs: Math.round(timing.applyMs),
+      },
+    };
+    ctx.emit(event);
+    ctx.recordTask({
+      index,
+      title: event.task,
+      type: event.taskType,
+      handler,
+      outcome,
+      durationMs: event.durationMs,
+      changes: event.changes,
+      ...(event.message !== undefined ? { message: event.message } : {}),
+      ...(event.sideEffects !== undefined ? { sideEffects: event.sideEffects } : {}),
+    });
+    return outcome;
+  };
+  const failure = (
+    err: unknown,
+    extra: Partial<Pick<TaskEndEvent, 'changes' | 'diff' | 'sideEffects'>> = {},
+  ): Outcome =>
+    err instanceof UnreachableError
+      ? end('unreachable', { ...extra, message: err.message })
+      : end('failed', {
+          ...extra,
+          message: errorMessage(err),
+          ...(err instanceof TaskFailure && err.details !== undefined
+            ? { details: err.details }
+            : {}),
+        });
+
+  let plan: Plan;
+  try {
+    const facts = await ctx.cache.get(spec, upcoming);
+    const t1 = performance.now();
+    timing.probeMs = t1 - t0;
+    const blind = unreadable(facts);
+    if (blind !== undefined) {
+      const why = `cannot tell what to do: ${blind.path}: ${blind.unreadable ?? 'permission denied'}${ctx.remote.asRoot ? '' : '; this needs root: set `become: true` in the inventory, or connect as root'}`;
+      return {
+        outcome: end(ctx.check ? 'unknown' : 'failed', { message: why }),
+        notifies: ctx.check ? 'maybe' : false,
+      };
+    }
+    plan = pt.task.plan(facts, pt.prepared, { host: ctx.view, notified: handler });
+    timing.planMs = performance.now() - t1;
+  } catch (err) {
+    return { outcome: failure(err), notifies: false };
+  }
+  const bad = planProblem(plan);
+  if (bad !== null)
+    return {
+      outcome: end('failed', { message: `task ${pt.task.type} returned an invalid plan: ${bad}` }),
+      notifies: false,
+    };
+  if (plan.status === 'fail')
+    return { outcome: end('failed', { message: plan.message }), notifies: false };
+  if (plan.status === 'unknown') {
+    // Only check mode may leave a question open; a real run must not act on a guess.
+    return ctx.check
+      ? { outcome: end('unknown', { message: plan.reason }), notifies: 'maybe' }
+      : { outcome: end('failed', { message: plan.reason }), notifies: false };
+  }
+  const changes = plan.status === 'change' ? plan.changes : [];
+  const summary = {
+    changes: changes.map((c) => c.summary),
+    diff: changes.flatMap((c) => c.diff),
+  };
+  const verify = plan.verify ?? [];
+  const sideEffects = verify.flatMap((v) => (v.sideEffect !== undefined ? [v.sideEffect] : []));
+  const notifies = changes.length > 0;
+  if (ctx.check) {
+    ctx.cache.simulate(changes.flatMap((c) => c.effects));
+    const notes = [
+      plan.status === 'ok' ? plan.note : undefined,
+      ...verify.map((v) => `would ${v.describe}`),
+      ...sideEffects.map((s) => `(side effect, cannot be undone: ${s})`),
+    ];
+    const message = notes.filter((x) => x !== undefined && x !== '').join('; ');
+    return {
+      outcome: end(changes.length > 0 ? 'would-change' : 'ok', {
+        ...summary,
+        ...(message !== '' ? { message } : {}),
+      }),
+      notifies,
+    };
+  }
+  try {
+    const t2 = performance.now();
+    for (const change of changes) await applyChange(ctx, change, index);
+    if (changes.length > 0) ctx.cache.invalidate();
+    // A plan's note describes what the verify actions would do; once they ran, their results say more.
+    const notes: string[] =
+      plan.status === 'ok' && plan.note !== undefined && verify.length === 0 ? [plan.note] : [];
+    const done: string[] = [];
+    for (const v of verify) {
+      if (v.sideEffect !== undefined) done.push(v.sideEffect);
+      const note = await v.run(ctx.remote);
+      if (note !== undefined) notes.push(note);
+    }
+    timing.applyMs = performance.now() - t2;
+    return {
+      outcome: end(changes.length > 0 ? 'changed' : 'ok', {
+        ...summary,
+        sideEffects: done,
+        ...(notes.length > 0 ? { message: notes.join('; ') } : {}),
+      }),
+      notifies,
+    };
+  } catch (err) {
+    if (err instanceof UnreachableError && changes.length > 0) {
+      return {
+        outcome: end('unreachable', {
+          ...summary,
+          message: `${err.message}; ${await ctx.recheck(pt)}`,
+        }),
+        notifies,
+      };
+    }
+    return { outcome: failure(err, { ...summary, sideEffects }), notifies };
+  }
+}
+
+/**
+ * Apply one change. Its undo is on the journal before anything runs: the change's own undo steps,
+ * and, before each write, the restore of the file it replaces. Undo runs from the last record to
+ * the first, so a change's file restores run before its own undo steps.
+ */
+async function applyChange(ctx: TaskContext, change: Change, index: number): Promise<void> {
+  // planProblem has checked that undo and afterUndo hold run steps only.
+  const undo = [...change.undo]
+    .reverse()
+    .map((u): UndoRecord => ({ ...recordStep(u as RunStep), task: index }));
+  const afterUndo = (change.afterUndo ?? []).map((s) => recordStep(s as RunStep));
+  ctx.journal.undo.push(...undo);
+  ctx.journal.afterUndo.push(...afterUndo);
+  await ctx.beforeChange({ task: index, change: change.summary, undo, afterUndo });
+  for (const step of change.steps) {
+    if (step.op === 'run') {
+      await ctx.remote.run(step);
+      continue;
+    }
+    const backup = backupId(ctx.runId, randomBytes(6).toString('hex'));
+    const restore: UndoRecord = {
+      op: 'restore',
+      path: step.path,
+      backup,
+      written: sha256Of(step.content),
+      task: index,
+    };
+    ctx.journal.undo.push(restore);
+    await ctx.beforeChange({ task: index, undo: [restore], afterUndo: [] });
+    await ctx.remote.write(step, backup);
+  }
+}
