@@ -105,6 +105,12 @@ program
     false,
   )
   .option(
+    '--keep-backups <n>',
+    'runs whose file backups each host keeps for `fleetbook rollback`; older ones are removed at the end of a run',
+    positiveInt,
+    10,
+  )
+  .option(
     '--profile',
     'after the run, show where the time went per task (probe, plan, apply) across hosts',
     false,
@@ -142,6 +148,7 @@ program
         maxFailPercent: o.maxFailPercent,
         anyErrorsFatal: o.anyErrorsFatal,
         retry: o.retry,
+        keepBackups: o.keepBackups,
         redact: (t) => redactor.redact(t),
         onSecret: (v) => {
           redactor.add(v);

@@ -77,15 +77,16 @@ export type RestoreResult = 'restored' | 'removed' | 'unchanged' | 'left-alone' 
  */
 export function restoreScript(path: string, backup: string | null, written: string): Script {
   // Journals before backup ids were relative named the backup by absolute path, or null for a new file.
+  const relative = backup !== null && !backup.startsWith('/');
   const bk =
-    backup === null
-      ? sh`bk=`
-      : backup.startsWith('/')
-        ? sh`bk=${backup}`
-        : sh`bk="${BACKUPS_RAW}"/${backup}`;
+    backup === null ? sh`bk=` : relative ? sh`bk="${BACKUPS_RAW}"/${backup}` : sh`bk=${backup}`;
+  // A pruned run leaves a tombstone, so its missing backups are told from a write that never landed.
+  const pruned = relative
+    ? sh`[ ! -e "${BACKUPS_RAW}"/${`${backup.split('/')[0] ?? ''}.pruned`} ] || { echo no-backup; exit 0; }\n`
+    : sh``;
   return sh`${STATE_ROOT}${bk}
 p=${path}
-cur=absent; if [ -f "$p" ] && [ ! -L "$p" ]; then cur=$(sha256sum < "$p" | cut -c1-64); elif [ -e "$p" ] || [ -L "$p" ]; then cur=other; fi
+${pruned}cur=absent; if [ -f "$p" ] && [ ! -L "$p" ]; then cur=$(sha256sum < "$p" | cut -c1-64); elif [ -e "$p" ] || [ -L "$p" ]; then cur=other; fi
 if [ "$cur" != ${written} ]; then
   if [ -n "$bk" ] && [ -e "$bk.absent" ] && [ "$cur" = absent ]; then echo unchanged
   elif [ -n "$bk" ] && [ -f "$bk" ] && [ "$cur" = "$(sha256sum < "$bk" | cut -c1-64)" ]; then echo unchanged
@@ -105,12 +106,13 @@ else echo no-backup; fi
 }
 
 /**
- * Keep the backups of the newest `keep` runs on this host and remove older ones. Run ids start
- * with a UTC timestamp, so they sort by time. Prints the run ids it removed, one per line.
+ * Keep the backups of the newest `keep` runs on this host and remove older ones, leaving a
+ * tombstone (RUN_ID.pruned) so a later rollback can say why they are gone. Run ids start with a
+ * UTC timestamp, so they sort by time. Prints the run ids it removed, one per line.
  */
 export function pruneScript(keep: number): Script {
   return sh`${STATE_ROOT}d="${BACKUPS_RAW}"
 [ -d "$d" ] || exit 0
-ls -1 -- "$d" | LC_ALL=C sort | head -n -${keep} | while IFS= read -r r; do rm -rf -- "$d/$r" && echo "$r"; done
+ls -1 -- "$d" | grep -v '[.]pruned$' | LC_ALL=C sort | head -n -${keep} | while IFS= read -r r; do rm -rf -- "$d/$r" && : > "$d/$r.pruned" && echo "$r"; done
 `;
 }

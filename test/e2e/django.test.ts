@@ -1,6 +1,6 @@
 // The reference deployment (issue 4) end to end: playbooks/django-production.ts with the vars of
-// inventories/development.yaml, on lab4 and lab5 (other e2e files use lab1-lab3), relaying through
-// the lab smarthost. Secrets live in temp dirs (FLEETBOOK_SECRETS_DIR), never in the developer's.
+// inventories/development.yaml, on this file's hosts lab4 and lab5 (reset first; see HOSTS in
+// helpers.ts), relaying through the lab smarthost. Secrets live in temp dirs (FLEETBOOK_SECRETS_DIR), never in the developer's.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -8,16 +8,19 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { labSsh, readLabMail, type LabInfo, type LabMail } from '../../src/lab/index.ts';
 import {
-  labResetHost,
-  labSsh,
-  readLabMail,
-  type LabInfo,
-  type LabMail,
-} from '../../src/lab/index.ts';
-import { fleetbook, lab, onHost, ROOT, taskEnds, type CliResult } from './helpers.ts';
+  assertHealthy,
+  fleetbook,
+  HOSTS as OWNED,
+  lab,
+  onHost,
+  ROOT,
+  taskEnds,
+  type CliResult,
+} from './helpers.ts';
 
-const HOSTS = ['lab4', 'lab5'] as const;
+const HOSTS = OWNED.django;
 const LIMIT = HOSTS.join(',');
 const PLAYBOOK = 'playbooks/django-production.ts';
 const P = 'fbdemo';
@@ -145,8 +148,7 @@ function seconds(ms: number): string {
 const timings: string[] = [];
 
 before(async () => {
-  info = await lab(5);
-  for (const h of HOSTS) await labResetHost(h);
+  info = await lab('django');
   work = await mkdtemp(path.join(tmpdir(), 'fb-django-e2e-'));
   await chmod(work, 0o700);
   secrets = path.join(work, 'secrets');
@@ -175,6 +177,9 @@ before(async () => {
   );
   ok(set, 'fleetbook secret set');
 });
+
+// The host must be healthy after this file changed it, not merely "the task said ok".
+after(() => assertHealthy(HOSTS));
 
 after(async () => {
   if (timings.length > 0) process.stdout.write(`# django e2e timings: ${timings.join('; ')}\n`);
@@ -208,11 +213,11 @@ test('--check --diff on fresh hosts shows the planned files with secrets masked,
   assert.match(out, /^ {4}\+SMARTHOST 127\.0\.0\.1$/m);
   assert.match(out, /^ {4}\+ package python3-django$/m);
   assert.match(out, /~ restart fbdemo\.service/);
+  // A dry run stores nothing, not even a generated secret: it used a temporary one, and says so.
   const s = await storedSecrets(secrets);
-  const key = s.django_secret_key ?? '';
+  assert.equal(s.django_secret_key, undefined, '--check stored a generated secret');
+  assert.match(out, /warning: secret django_secret_key is not generated yet/);
   const password = s.smarthost_password ?? '';
-  assert.ok(key.length >= 50, 'SECRET_KEY was generated with 50+ characters');
-  assert.ok(!out.includes(key), 'SECRET_KEY appears in the output');
   assert.ok(!out.includes(password), 'the smarthost password appears in the output');
   for (const h of HOSTS) {
     assert.equal(
@@ -236,6 +241,9 @@ test('the real run converges both hosts; verifyMail and sendtestemail pass', asy
   const took = Date.now() - convergedAt;
   timings.push(`first run ${seconds(took)}`);
   ok(r, 'first run');
+  const key = (await storedSecrets(secrets)).django_secret_key ?? '';
+  assert.ok(key.length >= 50, 'the real run generated and stored a SECRET_KEY of 50+ characters');
+  assert.ok(!r.stdout.includes(key), 'SECRET_KEY appears in the output');
   for (const h of HOSTS) {
     const ends = taskEnds(r, h);
     assert.ok(
@@ -678,6 +686,8 @@ test('postfix as a satellite (implicit TLS on 465) on lab5 relays both messages,
     ['ok', 'ok'],
     JSON.stringify(mail),
   );
+  // Switching MTA leaves a healthy host: no unit of the replaced MTA left failed.
+  await assertHealthy(['lab5']);
   const check = await labSsh('lab5', 'postfix check');
   assert.equal(check.code, 0, `postfix check: ${check.stderr}`);
   assert.equal(
@@ -724,6 +734,7 @@ test('postfix as a satellite (implicit TLS on 465) on lab5 relays both messages,
     FLEETBOOK_SECRETS_DIR: secrets,
   });
   ok(back, 'back to dma');
+  await assertHealthy(['lab5']);
   assert.match(await onHost('lab5', "dpkg-query -W -f='${Status}' dma"), /install ok installed/);
   assert.equal(
     (

@@ -1,18 +1,21 @@
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { LabInfo } from '../../src/lab/index.ts';
-import { fleetbook, lab, onHost, taskEnds } from './helpers.ts';
+import { assertHealthy, fleetbook, HOSTS, lab, onHost, taskEnds } from './helpers.ts';
 
-const HOST = 'lab2';
+const [HOST] = HOSTS.errors;
 let info: LabInfo;
 
 before(async () => {
-  info = await lab(5);
+  info = await lab('errors');
 });
+
+// The host must be healthy after this file changed it, not merely "the task said ok".
+after(() => assertHealthy([HOST]));
 
 function run(fbCase: string, inventory = info.inventoryPath) {
   return fleetbook(['run', 'test/e2e/playbooks/bad-input.js', '-i', inventory, '--limit', HOST], {

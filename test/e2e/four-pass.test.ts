@@ -1,15 +1,17 @@
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { labResetHost, type LabInfo } from '../../src/lab/index.ts';
-import { fleetbook, lab, onHost, snapshot, taskEnds } from './helpers.ts';
+import type { LabInfo } from '../../src/lab/index.ts';
+import { assertHealthy, fleetbook, HOSTS, lab, onHost, snapshot, taskEnds } from './helpers.ts';
 
-const HOST = 'lab1';
+const [HOST] = HOSTS.fourPass;
 let info: LabInfo;
 
 before(async () => {
-  info = await lab(5);
-  await labResetHost(HOST);
+  info = await lab('fourPass');
 });
+
+// The host must be healthy after this file changed it, not merely "the task said ok".
+after(() => assertHealthy([HOST]));
 
 function run(fbCase: string, check: boolean) {
   const args = [

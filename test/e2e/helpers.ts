@@ -1,17 +1,70 @@
 import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { labSsh, labStatus, labUp, type LabInfo } from '../../src/lab/index.ts';
+import { labResetHost, labSsh, labStatus, labUp, type LabInfo } from '../../src/lab/index.ts';
 import type { RunEvent, TaskEndEvent } from '../../src/runner/events.ts';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
-/** The lab every e2e file shares: started (or reused) once per file; failing to start fails the suite. */
-export async function lab(count: number): Promise<LabInfo> {
-  // Never shrink a lab another test file grew: test files run one after another on one lab.
+const range = (from: number, to: number): string[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => `lab${from + i}`);
+
+/**
+ * Which lab hosts each e2e file owns. No two files share a host, and each file resets its hosts
+ * before it starts, so the files pass in any order and alone.
+ */
+export const HOSTS = {
+  fourPass: ['lab1'],
+  errors: ['lab2'],
+  service: ['lab3'],
+  django: ['lab4', 'lab5'],
+  rollback: ['lab6', 'lab7', 'lab8'],
+  undoWrites: ['lab9', 'lab10'],
+  sixTasks: range(11, 15),
+  reload: ['lab16'],
+  rollout: range(17, 36),
+  lab: ['lab37', 'lab38'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** Every file asks for the same lab size, so no file shrinks or grows it under another. */
+export const LAB_SIZE = 38;
+
+/**
+ * The lab every e2e file shares, started (or reused) once per file, with this file's hosts reset
+ * to a fresh Debian. Failing to start fails the suite.
+ */
+export async function lab(
+  file: keyof typeof HOSTS,
+  opts: { reset?: boolean } = {},
+): Promise<LabInfo> {
+  // Never shrink a lab that is bigger (a benchmark may have grown it); only hosts really running count.
   const now = await labStatus();
   const running = now?.hosts.filter((h) => h.running).length ?? 0;
-  // Only hosts really running count: a lab left behind by a killed session is not worth rebooting.
-  return labUp({ count: Math.max(count, running) });
+  const info = await labUp({ count: Math.max(LAB_SIZE, running) });
+  if (opts.reset !== false) await Promise.all(HOSTS[file].map((h) => labResetHost(h)));
+  return info;
+}
+
+/**
+ * After a test changed a host: it must be healthy, not merely "the task said ok": systemd says
+ * `running` (no failed unit) and fleetbook left no temporary file in /etc, /usr or /var.
+ */
+export async function assertHealthy(hosts: readonly string[]): Promise<void> {
+  for (const h of hosts) {
+    const r = await labSsh(h, 'systemctl is-system-running --wait');
+    const failed = (await labSsh(h, 'systemctl --failed --no-legend --plain')).stdout;
+    assert.equal(
+      r.stdout.trim(),
+      'running',
+      `${h} is ${r.stdout.trim()}; failed units:\n${failed}`,
+    );
+    const temps = (
+      await labSsh(
+        h,
+        "find /etc /usr /var /opt /srv -xdev -type d -name '.fleetbook-??????' 2>/dev/null",
+      )
+    ).stdout.trim();
+    assert.equal(temps, '', `${h}: fleetbook left temporary files behind`);
+  }
 }
 
 export interface CliResult {

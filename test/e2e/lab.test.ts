@@ -22,9 +22,12 @@ import {
   readLabMail,
   type LabInfo,
 } from '../../src/lab/index.ts';
+import { HOSTS, LAB_SIZE } from './helpers.ts';
 
-/** At least 2 hosts; a bigger lab (other test files may use more hosts) is kept, not shrunk. */
-let COUNT = 2;
+/** The suite's lab size; a bigger lab (a benchmark may have grown it) is kept, not shrunk. */
+let COUNT = LAB_SIZE;
+/** This file's own hosts (HOSTS in helpers.ts): the ones it resets, stops and starts. */
+const [A, B] = HOSTS.lab;
 let lab: LabInfo;
 let scratch: string;
 
@@ -178,7 +181,7 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 before(
   async () => {
     scratch = await mkdtemp(path.join(os.tmpdir(), 'fleetbook-lab-test-'));
-    COUNT = Math.max(2, (await labStatus())?.hosts.length ?? 0);
+    COUNT = Math.max(LAB_SIZE, (await labStatus())?.hosts.length ?? 0);
     const t0 = Date.now();
     lab = await labUp({
       count: COUNT,
@@ -187,6 +190,9 @@ before(
       },
     });
     console.log(`# labUp({count: ${COUNT}}) took ${Date.now() - t0} ms`);
+    // Fresh hosts of its own: what the other files did to theirs is not this file's business.
+    await Promise.all([A, B].map((h) => labResetHost(h)));
+    lab = (await labStatus()) ?? assert.fail('no lab');
   },
   { timeout: 30 * 60_000 },
 );
@@ -240,17 +246,18 @@ void test('root and deploy log in over SSH with verified host keys; deploy has p
     assert.equal(await sshOk(h.address, 'whoami', 'deploy'), 'deploy');
     assert.equal(await sshOk(h.address, 'sudo -n true && sudo -n whoami', 'deploy'), 'root');
   }
-  // the host key really is checked: lab2's key listed for lab1's address must be refused
+  // the host key really is checked: B's key listed for A's address must be refused
   const lines = (await readFile(lab.knownHostsPath, 'utf8')).trim().split('\n');
   const wrong = path.join(scratch, 'wrong_known_hosts');
-  await writeFile(wrong, `${lines[1]?.replace(/^\S+/, '127.0.1.1')}\n`);
-  const r = await ssh('127.0.1.1', 'true', { knownHosts: wrong });
+  const keyOfB = lines.find((l) => l.startsWith(`${host(B).address} `)) ?? '';
+  await writeFile(wrong, `${keyOfB.replace(/^\S+/, host(A).address)}\n`);
+  const r = await ssh(host(A).address, 'true', { knownHosts: wrong });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /host key|Host key verification failed/i);
 });
 
-void test('systemd inside every host reports running (no failed units)', async () => {
-  for (const h of lab.hosts) {
+void test('systemd inside a freshly booted host reports running (no failed units)', async () => {
+  for (const h of [host(A), host(B)]) {
     const r = await ssh(h.address, 'systemctl is-system-running --wait');
     const failed = await sshOk(h.address, 'systemctl --failed --no-legend --plain');
     assert.equal(
@@ -359,23 +366,30 @@ void test(
   'labResetHost wipes what was written on the host and keeps its identity',
   { timeout: 120_000 },
   async () => {
-    const before = await sshOk('127.0.1.1', 'echo hi > /root/reset-marker && cat /etc/machine-id');
-    await sshOk('127.0.1.2', 'touch /root/other-host-marker');
-    await labResetHost('lab1');
+    const before = await sshOk(
+      host(A).address,
+      'echo hi > /root/reset-marker && cat /etc/machine-id',
+    );
+    await sshOk(host(B).address, 'touch /root/other-host-marker');
+    await labResetHost(A);
     // same host key: the strict known_hosts check still passes
     assert.equal(
-      await sshOk('127.0.1.1', 'test -e /root/reset-marker && echo present || echo gone'),
+      await sshOk(host(A).address, 'test -e /root/reset-marker && echo present || echo gone'),
       'gone',
     );
-    assert.equal(await sshOk('127.0.1.1', 'hostname'), 'lab1');
-    assert.notEqual(await sshOk('127.0.1.1', 'cat /etc/machine-id'), before, 'a fresh machine id');
-    assert.equal(await sshOk('127.0.1.1', 'sudo -n true && echo ok', 'deploy'), 'ok');
+    assert.equal(await sshOk(host(A).address, 'hostname'), A);
+    assert.notEqual(
+      await sshOk(host(A).address, 'cat /etc/machine-id'),
+      before,
+      'a fresh machine id',
+    );
+    assert.equal(await sshOk(host(A).address, 'sudo -n true && echo ok', 'deploy'), 'ok');
     // the other host is untouched
     assert.equal(
-      await sshOk('127.0.1.2', 'test -e /root/other-host-marker && echo present'),
+      await sshOk(host(B).address, 'test -e /root/other-host-marker && echo present'),
       'present',
     );
-    await sshOk('127.0.1.2', 'rm /root/other-host-marker');
+    await sshOk(host(B).address, 'rm /root/other-host-marker');
   },
 );
 
@@ -383,14 +397,14 @@ void test(
   'labStopHost makes a host unreachable; labStartHost brings it back with its disk',
   { timeout: 120_000 },
   async () => {
-    await sshOk(host('lab2').address, 'echo kept > /root/survives-restart');
+    await sshOk(host(B).address, 'echo kept > /root/survives-restart');
     const t0 = Date.now();
-    await labStopHost('lab2');
+    await labStopHost(B);
     const stopMs = Date.now() - t0;
-    const down = await ssh('127.0.1.2', 'true');
+    const down = await ssh(host(B).address, 'true');
     assert.notEqual(down.code, 0, 'ssh to a stopped host fails');
     const refused = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.1.2', port: 22 });
+      const s = net.connect({ host: host(B).address, port: 22 });
       s.once('connect', () => {
         s.destroy();
         resolve(false);
@@ -399,17 +413,17 @@ void test(
         resolve(true);
       });
     });
-    assert.ok(refused, 'nothing listens on 127.0.1.2:22');
+    assert.ok(refused, `nothing listens on ${host(B).address}:22`);
     const status = await labStatus();
     assert.deepEqual(
       status?.hosts.map((h) => [h.name, h.running]),
-      lab.hosts.map((h) => [h.name, h.name !== 'lab2']),
+      lab.hosts.map((h) => [h.name, h.name !== B]),
     );
-    assert.equal(await sshOk('127.0.1.1', 'hostname'), 'lab1', 'the other host keeps running');
+    assert.equal(await sshOk(host(A).address, 'hostname'), A, 'the other host keeps running');
 
-    await labStartHost('lab2');
-    assert.equal(await sshOk('127.0.1.2', 'cat /root/survives-restart'), 'kept');
-    await sshOk('127.0.1.2', 'rm /root/survives-restart');
+    await labStartHost(B);
+    assert.equal(await sshOk(host(B).address, 'cat /root/survives-restart'), 'kept');
+    await sshOk(host(B).address, 'rm /root/survives-restart');
     console.log(`# labStopHost took ${stopMs} ms`);
   },
 );

@@ -1,14 +1,17 @@
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabInfo } from '../../src/lab/index.ts';
-import { fleetbook, lab, onHost, taskEnds } from './helpers.ts';
+import { assertHealthy, fleetbook, HOSTS as OWNED, lab, onHost, taskEnds } from './helpers.ts';
 
-const HOSTS = ['lab6', 'lab7', 'lab8'];
+const HOSTS = OWNED.rollback;
 let info: LabInfo;
 
 before(async () => {
-  info = await lab(10);
+  info = await lab('rollback');
 });
+
+// The host must be healthy after this file changed it, not merely "the task said ok".
+after(() => assertHealthy(HOSTS));
 
 /** Before each test: a pre-existing file with its own bytes, mode and owner; nothing else. */
 async function setUp(host: string): Promise<string> {

@@ -1,15 +1,18 @@
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabInfo } from '../../src/lab/index.ts';
-import { fleetbook, lab, onHost, taskEnds } from './helpers.ts';
+import { assertHealthy, fleetbook, HOSTS, lab, onHost, taskEnds } from './helpers.ts';
 
 // ensureService against real systemd: the unit's state comes from the batched `systemctl show`.
-const HOST = 'lab3';
+const [HOST] = HOSTS.service;
 let info: LabInfo;
 
 before(async () => {
-  info = await lab(5);
+  info = await lab('service');
 });
+
+// The host must be healthy after this file changed it, not merely "the task said ok".
+after(() => assertHealthy([HOST]));
 
 function run(args: readonly string[], env: Record<string, string> = {}) {
   return fleetbook(

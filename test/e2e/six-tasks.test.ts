@@ -1,18 +1,17 @@
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labResetHost, readLabMail, type LabInfo } from '../../src/lab/index.ts';
-import { fleetbook, lab, taskEnds } from './helpers.ts';
+import { readLabMail, type LabInfo } from '../../src/lab/index.ts';
+import { assertHealthy, fleetbook, HOSTS as OWNED, lab, taskEnds } from './helpers.ts';
 
-const HOSTS = ['lab11', 'lab12', 'lab13', 'lab14', 'lab15'];
+const HOSTS = OWNED.sixTasks;
 let info: LabInfo;
 const env: Record<string, string> = { FLEETBOOK_TEMPLATES: 'test/fixtures/templates' };
 
 before(async () => {
-  info = await lab(15);
-  await Promise.all(HOSTS.map((h) => labResetHost(h)));
+  info = await lab('sixTasks');
   env.FLEETBOOK_SECRETS_DIR = mkdtempSync(join(tmpdir(), 'fb-secrets-'));
   const set = await fleetbook(
     [
@@ -27,6 +26,9 @@ before(async () => {
   );
   assert.equal(set.code, 0, set.stderr);
 });
+
+// The host must be healthy after this file changed it, not merely "the task said ok".
+after(() => assertHealthy(HOSTS));
 
 function run(args: readonly string[]) {
   return fleetbook(

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlaybook } from '../../src/runner/run.ts';
 import type { RunEvent, TaskEndEvent } from '../../src/runner/events.ts';
+import { loadJournal } from '../../src/runner/journal.ts';
+import { ConfigError } from '../../src/core/errors.ts';
+import { runDetails, runLine } from '../../src/reporter/runs-view.ts';
 
 // The whole runner — validation, probe, plan, check-mode simulation, atomic writes, journal —
 // on the controller itself through the local transport: fast, and no lab needed.
@@ -66,4 +69,101 @@ test('four passes through the local transport, with a diff of the changed line',
   assert.ok(diff?.kind === 'file');
   assert.match(diff.unified, /^-value = 1\n\+value = 2$/m);
   assert.match(diff.unified, /^--- self:.*\/conf\/app\.ini\t\(before\)$/m);
+});
+
+async function runSecret(
+  check: boolean,
+  extra: { tags?: string[] } = {},
+): Promise<{ events: RunEvent[]; exitCode: number; runId: string }> {
+  process.env.FB_DIR = work;
+  const events: RunEvent[] = [];
+  const r = await runPlaybook(
+    {
+      playbook: 'test/fixtures/playbooks/local-secret.ts',
+      inventory,
+      check,
+      forks: 1,
+      rollback: true,
+      acceptNewHostKeys: false,
+      ...extra,
+    },
+    (e) => events.push(e),
+  );
+  return { events, exitCode: r.exitCode, runId: r.runId };
+}
+
+test('--check stores no generated secret, says so, and its journal records a check that found changes', async () => {
+  process.env.FLEETBOOK_SECRETS_DIR = join(work, 'secrets');
+  const c = await runSecret(true);
+  assert.equal(c.exitCode, 0);
+  assert.throws(() => statSync(join(work, 'secrets')), /ENOENT/, '--check wrote the secrets store');
+  const warning = c.events.find((e) => e.type === 'warning');
+  assert.match(
+    warning?.type === 'warning' ? warning.message : '',
+    /secret token is not generated yet: this check run used a temporary value and stored nothing/,
+  );
+  const journal = await loadJournal(c.runId);
+  assert.equal(journal.check, true);
+  assert.equal(journal.hosts.self?.status, 'would-change');
+  const line = runLine(journal, [journal]);
+  assert.match(line, /check .* hosts: 1 would-change; tasks: 1 would change, 0 unknown, 0 failed/);
+  assert.match(runDetails(journal, [journal]), /self: would-change\n.*would-change +copyFile/);
+  // The real run generates and keeps it; the verify action's side effect is in the journal.
+  const a = await runSecret(false);
+  assert.equal(a.exitCode, 0);
+  assert.equal(statSync(join(work, 'secrets', 'development.json')).mode & 0o777, 0o600);
+  const real = await loadJournal(a.runId);
+  assert.deepEqual(
+    real.hosts.self?.tasks.map((t) => t.sideEffects),
+    [undefined, ['sends a note to ops']],
+  );
+  assert.match(runDetails(real, [real]), /side effect, cannot be undone: sends a note to ops/);
+});
+
+test('--tags that no task carries warns, naming the tags there are', async () => {
+  const r = await runSecret(true, { tags: ['confg'] });
+  assert.equal(r.exitCode, 0);
+  const w = r.events.find((e) => e.type === 'warning' && e.message.includes('confg'));
+  assert.ok(w?.type === 'warning');
+  assert.equal(w.message, 'no task is tagged "confg" (tags in this playbook: config, notify)');
+});
+
+test('an environment that is not declared is refused, with a did-you-mean', async () => {
+  const inv = join(work, 'prod.yaml');
+  writeFileSync(inv, 'environment: prod\nhosts:\n  self: { connection: local }\n');
+  await assert.rejects(
+    runPlaybook(
+      {
+        playbook: 'test/fixtures/playbooks/local-files.ts',
+        inventory: inv,
+        check: true,
+        forks: 1,
+        rollback: true,
+        acceptNewHostKeys: false,
+      },
+      () => undefined,
+    ),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /prod\.yaml: environment: "prod" is not a known environment \(did you mean "production"\?\)/.test(
+        e.describe(),
+      ),
+  );
+  writeFileSync(
+    inv,
+    'environment: prod\nenvironments: [prod]\nhosts:\n  self: { connection: local }\n',
+  );
+  process.env.FB_DIR = work;
+  const r = await runPlaybook(
+    {
+      playbook: 'test/fixtures/playbooks/local-files.ts',
+      inventory: inv,
+      check: true,
+      forks: 1,
+      rollback: true,
+      acceptNewHostKeys: false,
+    },
+    () => undefined,
+  );
+  assert.equal(r.exitCode, 0, 'declared in the inventory: accepted');
 });
