@@ -38,23 +38,53 @@ async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
 
 // The modules the CLI imports for `run` (commander, ajv, typebox, ejs, node-ssh, ...).
 const mods = await timed('import the engine (runner, reporters, transport, CLI deps)', async () => {
-  const [run, load, select, pb, secrets, prep, ssh, probe, remote, facts, json, redact, cli] =
-    await Promise.all([
-      import('../src/runner/run.ts'),
-      import('../src/inventory/load.ts'),
-      import('../src/inventory/select.ts'),
-      import('../src/runner/load-playbook.ts'),
-      import('../src/secrets/store.ts'),
-      import('../src/runner/prepare.ts'),
-      import('../src/transport/connect.ts'),
-      import('../src/core/probe-script.ts'),
-      import('../src/runner/remote.ts'),
-      import('../src/core/facts.ts'),
-      import('../src/reporter/json.ts'),
-      import('../src/reporter/redact.ts'),
-      import('@commander-js/extra-typings'),
-    ]);
-  return { run, load, select, pb, secrets, prep, ssh, probe, remote, facts, json, redact, cli };
+  const [
+    run,
+    load,
+    select,
+    pb,
+    secrets,
+    prep,
+    ssh,
+    probe,
+    open,
+    settings,
+    facts,
+    json,
+    redact,
+    cli,
+  ] = await Promise.all([
+    import('../src/runner/run.ts'),
+    import('../src/inventory/load.ts'),
+    import('../src/inventory/select.ts'),
+    import('../src/runner/load-playbook.ts'),
+    import('../src/secrets/store.ts'),
+    import('../src/runner/prepare.ts'),
+    import('../src/transport/connect.ts'),
+    import('../src/core/probe-script.ts'),
+    import('../src/runner/open-remote.ts'),
+    import('../src/runner/settings.ts'),
+    import('../src/core/facts.ts'),
+    import('../src/reporter/json.ts'),
+    import('../src/reporter/redact.ts'),
+    import('@commander-js/extra-typings'),
+  ]);
+  return {
+    run,
+    load,
+    select,
+    pb,
+    secrets,
+    prep,
+    ssh,
+    probe,
+    open,
+    settings,
+    facts,
+    json,
+    redact,
+    cli,
+  };
 });
 const inv = await timed('loadInventory', () => mods.load.loadInventory(inventoryFile));
 const { playbook, file } = await timed('loadPlaybook (import the playbook and tasks/)', () =>
@@ -85,7 +115,7 @@ type Transport = Awaited<ReturnType<ReturnType<typeof mods.ssh.connector>>>;
 const connect = (i: number): Promise<Transport> => {
   const h = hosts[i];
   if (h === undefined) throw new Error('no host');
-  return mods.ssh.connector(h, false)();
+  return mods.ssh.connector(h, mods.settings.connectSettings({ acceptNewHostKeys: false }))();
 };
 /** `limit` at a time, like the runner's p-limit over hosts. */
 async function pool<T>(count: number, limit: number, f: (i: number) => Promise<T>): Promise<T[]> {
@@ -131,7 +161,19 @@ for (let r = 0; r < repeat; r++) {
   // The floor's one command, over the same open connections: the script's cost without the handshake.
   const floor = floorScript(readsOf(allQueries, prepared[0]?.tasks.length ?? 0), false);
   t = performance.now();
-  await Promise.all(conns.map((c) => new mods.remote.Remote(c, false).exec(floor)));
+  const remotes = await Promise.all(
+    conns.map(async (c, i) => {
+      const { remote } = await mods.open.openRemote(
+        c,
+        `host ${i}`,
+        { become: false, asRoot: true },
+        'none',
+        { waitSeconds: 0, who: 'bench' },
+      );
+      return remote;
+    }),
+  );
+  await Promise.all(remotes.map((r) => r.exec(floor)));
   sample('the floor command over the open connections (all hosts at once)', performance.now() - t);
   for (const [label, qs] of [
     [`probe round trip, all ${allQueries.length} facts`, allQueries],
@@ -141,9 +183,7 @@ for (let r = 0; r < repeat; r++) {
     const p = mods.probe.buildProbeScript(qs);
     t = performance.now();
     // As the runner sends it: Remote wraps the script in /bin/sh -c with LC_ALL=C.
-    const res = await Promise.all(
-      conns.map((c) => new mods.remote.Remote(c, false).exec(p.script)),
-    );
+    const res = await Promise.all(remotes.map((r) => r.exec(p.script)));
     sample(`${label} (all hosts at once)`, performance.now() - t);
     t = performance.now();
     for (const x of res) p.parse(x.stdout);

@@ -24,6 +24,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number of at least 0');
+  return n;
+}
+
 function percent(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 100)
@@ -111,6 +117,25 @@ program
     10,
   )
   .option(
+    '--task-timeout <s>',
+    'a task still running after S seconds fails (its command is killed) and is rolled back; a task may set its own timeoutSeconds',
+    positiveInt,
+    3600,
+  )
+  .option(
+    '--lock-wait <s>',
+    'wait up to S seconds for another run holding a host, then leave that host out',
+    nonNegativeInt,
+    60,
+  )
+  .option('--connect-timeout <s>', 'give up connecting to a host after S seconds', positiveInt, 15)
+  .option(
+    '--alive-timeout <s>',
+    'declare a host unreachable after S seconds without an answer (keepalives)',
+    positiveInt,
+    30,
+  )
+  .option(
     '--profile',
     'after the run, show where the time went per task (probe, plan, apply) across hosts',
     false,
@@ -149,6 +174,10 @@ program
         anyErrorsFatal: o.anyErrorsFatal,
         retry: o.retry,
         keepBackups: o.keepBackups,
+        taskTimeoutSeconds: o.taskTimeout,
+        lockWaitSeconds: o.lockWait,
+        connectTimeoutSeconds: o.connectTimeout,
+        aliveTimeoutSeconds: o.aliveTimeout,
         redact: (t) => redactor.redact(t),
         onSecret: (v) => {
           redactor.add(v);

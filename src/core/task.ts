@@ -131,6 +131,11 @@ export interface TaskOptions {
   readonly tags?: readonly string[];
   /** Handler names to run at the end of the play if this task changed something. */
   readonly notify?: readonly string[];
+  /**
+   * The task's time limit, probe, changes and checks together (default: the run's --task-timeout).
+   * A task still running then fails, its command on the host is killed, and rollback follows.
+   */
+  readonly timeoutSeconds?: number;
 }
 
 export interface TaskDefinition<S extends TSchema, P extends ProbeSpec, R> {
@@ -182,6 +187,17 @@ export function defineTask<S extends TSchema, P extends ProbeSpec, R = undefined
 ): TaskFactory<S> & { readonly type: string; readonly schema: S } {
   const factory = (params: Static<S>, options: TaskOptions = {}): Task => {
     const label = options.name !== undefined ? `${def.type} "${options.name}"` : def.type;
+    if (
+      options.timeoutSeconds !== undefined &&
+      !(Number.isFinite(options.timeoutSeconds) && options.timeoutSeconds > 0)
+    )
+      throw new ConfigError(
+        `timeoutSeconds: expected a number of seconds above 0, got ${String(options.timeoutSeconds)}`,
+        {
+          task: label,
+          field: 'timeoutSeconds',
+        },
+      );
     const checked = validate(def.params, params, { task: label });
     def.check?.(checked);
     const title = options.name ?? `${def.type} ${def.describe?.(checked) ?? ''}`.trim();

@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage, TaskFailure } from '../core/errors.ts';
 import type { FactQuery } from '../core/facts.ts';
 import type { HostView } from '../core/task.ts';
 import type { Transport } from '../transport/types.ts';
@@ -11,7 +11,7 @@ import {
 } from './events.ts';
 import { FactCache } from './fact-cache.ts';
 import type { HostJournal, HostStatus, JournalTask } from './journal.ts';
-import { Remote } from './remote.ts';
+import { openRemote, type LockSettings } from './open-remote.ts';
 import { runTask, type ChangeEntry, type PreparedTask, type TaskContext } from './task-run.ts';
 import { undoChanges } from './undo.ts';
 
@@ -47,6 +47,10 @@ export interface HostRunOptions {
   readonly shouldStop: () => boolean;
   /** After a real run, backups of older runs beyond this many are removed from the host. */
   readonly keepBackups: number;
+  /** How long to wait for another run's lock on the host, and who this run is (for others' messages). */
+  readonly lock: LockSettings;
+  /** A task's time limit when it sets none (probe, changes and checks together). */
+  readonly taskTimeoutSeconds: number;
 }
 
 export interface HostResult {
@@ -114,24 +118,27 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
   } catch (err) {
     journal.status = 'unreachable';
     tally.unreachable = true;
-    opts.emit({
-      type: 'task-end',
-      host: name,
-      index: 0,
-      task: 'connect',
-      taskType: 'connect',
-      handler: false,
-      outcome: 'unreachable',
-      changes: [],
-      diff: [],
-      message: errorMessage(err),
-      durationMs: Date.now() - started,
-      timing: { probeMs: 0, planMs: 0, applyMs: 0 },
-    });
+    opts.emit(connectFailed(name, err, started));
     return result(opts.owed);
   }
   journal.status = 'running';
-  const r = new Remote(transport, host.become, host.asRoot);
+  let opened: Awaited<ReturnType<typeof openRemote>>;
+  try {
+    opened = await openRemote(
+      transport,
+      host.view.name,
+      host,
+      opts.check ? 'shared' : 'exclusive',
+      opts.lock,
+    );
+  } catch (err) {
+    await transport.close();
+    journal.status = 'unreachable';
+    tally.unreachable = true;
+    opts.emit(connectFailed(name, err, started));
+    return result(opts.owed);
+  }
+  const r = opened.remote;
   roundTrips = () => r.roundTrips;
   const ctx: TaskContext = {
     view: host.view,
@@ -146,7 +153,8 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
       opts.onTask(t);
     },
     beforeChange: opts.persist,
-    recheck: (pt) => recheck(pt, opts.connect, host),
+    recheck: (pt) => recheck(pt, opts.connect, host, opts.lock),
+    taskTimeoutSeconds: opts.taskTimeoutSeconds,
   };
   const notified = new Set<string>(opts.owed);
   const maybe = new Set<string>();
@@ -202,12 +210,32 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
       // Pruning is housekeeping; a host that dropped now keeps its backups until the next run.
     }
   }
+  await opened.session.close().catch(() => undefined);
   await transport.close();
   journal.status = hostStatus(tally, opts.check, journal.rolledBack);
   // Owed handlers: notified, not run, and the changes that notified them were kept.
   const pending =
     opts.check || journal.rolledBack ? opts.owed : [...notified].filter((h) => !ran.has(h));
   return result(pending);
+}
+
+/** The host could not be reached (or its session not started): the one event for it. */
+function connectFailed(host: string, err: unknown, started: number): TaskEndEvent {
+  return {
+    type: 'task-end',
+    host,
+    index: 0,
+    task: 'connect',
+    taskType: 'connect',
+    handler: false,
+    outcome: 'unreachable',
+    changes: [],
+    diff: [],
+    message: errorMessage(err),
+    ...(err instanceof TaskFailure && err.details !== undefined ? { details: err.details } : {}),
+    durationMs: Date.now() - started,
+    timing: { probeMs: 0, planMs: 0, applyMs: 0 },
+  };
 }
 
 function mayRun(host: string, index: number, pt: PreparedTask): TaskEndEvent {
@@ -235,13 +263,14 @@ async function recheck(
   pt: PreparedTask,
   connect: () => Promise<Transport>,
   host: PreparedHost,
+  lock: LockSettings,
 ): Promise<string> {
   try {
     const again = await connect();
     try {
-      const facts = await new FactCache(new Remote(again, host.become, host.asRoot)).get(
-        pt.task.probe(pt.prepared),
-      );
+      // Read-only, and the dropped session may still hold the lock until its host notices.
+      const { remote } = await openRemote(again, host.view.name, host, 'none', lock);
+      const facts = await new FactCache(remote).get(pt.task.probe(pt.prepared));
       const plan = pt.task.plan(facts, pt.prepared, { host: host.view, notified: false });
       return plan.status === 'ok'
         ? 're-checked after reconnecting: the change is in place'

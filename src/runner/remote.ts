@@ -1,8 +1,8 @@
-import { TaskFailure, UnreachableError } from '../core/errors.ts';
+import { TaskFailure } from '../core/errors.ts';
 import { sha256 } from '../core/probe-script.ts';
-import { scriptText, sh, shq, type Script } from '../core/shell.ts';
+import { scriptText, sh, type Script } from '../core/shell.ts';
 import type { RemoteShell, Step } from '../core/task.ts';
-import type { ExecResult, Transport } from '../transport/types.ts';
+import type { ExecResult, HostSession } from './session.ts';
 import {
   MARK,
   pruneScript,
@@ -35,59 +35,39 @@ function tail(text: string, lines = 12): string {
 }
 
 /**
- * Read the script from stdin, then run it. The command line is always this same text, so nothing
- * of a script (paths, values, a secret in a command) shows in the host's process list, and a
- * script has no argument-length limit. The first line of stdin is the script's length in bytes;
- * what follows the script is the script's own stdin (a file's content). `read` takes one byte at a
- * time and `head -c` exactly the count, so neither eats into the content.
- */
-const LOADER =
-  'IFS= read -r fb_n || exit 97; fb_s=$(head -c "$fb_n"; echo .) || exit 97; eval "${fb_s%.}"';
-
-/**
- * A host's shell: every command goes through /bin/sh (POSIX, whatever the login shell is), as root
- * via `sudo -n` when the inventory says `become`, in the C locale so output parses the same everywhere.
+ * A host's shell for one run: every script goes through the host session (session-script.ts), a
+ * /bin/sh run once per host (as root via `sudo -n` when the inventory says become), in the C
+ * locale so output parses the same everywhere. Scripts travel on stdin, never in the process list.
  */
 export class Remote implements RemoteShell {
   roundTrips = 0;
+  /** When the current task must be done (ms since the epoch): a script still running then is killed. */
+  deadline: { readonly at: number; readonly what: string } | undefined;
+
   /**
-   * `become`: run commands through `sudo -n`. `asRoot`: whether they run as root (by become, or
-   * by logging in as root).
+   * `become`: the session runs through `sudo -n`. `asRoot`: whether scripts run as root (by
+   * become, or by logging in as root).
    */
   constructor(
-    private readonly transport: Transport,
+    private readonly session: HostSession,
     readonly become: boolean,
     readonly asRoot: boolean = true,
   ) {}
 
   async exec(script: Script | string, opts: { stdin?: string | Buffer } = {}): Promise<ExecResult> {
-    const text = `LC_ALL=C; export LC_ALL\n${scriptText(script)}\n`;
+    const text = scriptText(script);
     if (text.includes('\0')) throw new TaskFailure('a script may not contain NUL bytes');
-    const body = Buffer.from(text, 'utf8');
-    const payload =
+    const stdin =
       opts.stdin === undefined
-        ? Buffer.alloc(0)
+        ? undefined
         : typeof opts.stdin === 'string'
           ? Buffer.from(opts.stdin, 'utf8')
           : opts.stdin;
-    const stdin = Buffer.concat([Buffer.from(`${body.length}\n`), body, payload]);
-    const sh0 = `/bin/sh -c ${shq(LOADER)}`;
-    return this.send(this.become ? `sudo -n -- ${sh0}` : sh0, stdin);
-  }
-
-  private async send(command: string, stdin: Buffer): Promise<ExecResult> {
+    const deadline = this.deadline;
+    if (deadline !== undefined && Date.now() >= deadline.at) throw timedOut(deadline.what);
     this.roundTrips++;
-    const res = await this.transport.exec(command, { stdin });
-    if (
-      this.become &&
-      res.code === 1 &&
-      /^sudo: (a password is required|a terminal is required)/m.test(res.stderr)
-    ) {
-      throw new TaskFailure(
-        'become failed: sudo needs a password on this host (fleetbook runs `sudo -n`; allow NOPASSWD for the connecting user)',
-        res.stderr.trim(),
-      );
-    }
+    const res = await this.session.run(text, stdin, deadline?.at);
+    if (res.killed === true && deadline !== undefined) throw timedOut(deadline.what, res);
     return res;
   }
 
@@ -159,8 +139,13 @@ export class Remote implements RemoteShell {
   }
 }
 
+function timedOut(what: string, res?: ExecResult): TaskFailure {
+  return new TaskFailure(
+    `timed out: ${what}${res !== undefined ? '; the command still running was killed' : ''}`,
+    res === undefined ? undefined : tail(`${res.stderr}${res.stdout}`),
+  );
+}
+
 export function describeUndo(step: UndoStep): string {
   return step.op === 'run' ? step.describe : `restore ${step.path}`;
 }
-
-export { UnreachableError };

@@ -6,7 +6,8 @@ import { connector } from '../transport/connect.ts';
 import { rollbackEvent, type Emit } from './events.ts';
 import { loadJournal, saveJournal } from './journal.ts';
 import { runsAsRoot } from './prepare.ts';
-import { Remote } from './remote.ts';
+import { openRemote } from './open-remote.ts';
+import { connectSettings, RUN_DEFAULTS, runWho } from './settings.ts';
 import { undoChanges } from './undo.ts';
 
 export interface RollbackOptions {
@@ -17,6 +18,9 @@ export interface RollbackOptions {
   readonly check: boolean;
   readonly forks: number;
   readonly acceptNewHostKeys: boolean;
+  readonly connectTimeoutSeconds?: number | undefined;
+  readonly aliveTimeoutSeconds?: number | undefined;
+  readonly lockWaitSeconds?: number | undefined;
   readonly redact: (text: string) => string;
 }
 
@@ -59,13 +63,23 @@ export async function rollbackRun(opts: RollbackOptions, emit: Emit): Promise<nu
           );
           return;
         }
-        let remote: Remote;
         try {
-          const transport = await connector(h, opts.acceptNewHostKeys)();
-          remote = new Remote(transport, h.become && h.user !== 'root', runsAsRoot(h));
+          const transport = await connector(h, connectSettings(opts))();
+          // A rollback changes the host: it holds the host alone, like a real run (read-only with --check).
+          const { remote, session } = await openRemote(
+            transport,
+            name,
+            { become: h.become && h.user !== 'root', asRoot: runsAsRoot(h) },
+            opts.check ? 'shared' : 'exclusive',
+            {
+              waitSeconds: opts.lockWaitSeconds ?? RUN_DEFAULTS.lockWaitSeconds,
+              who: runWho(`rollback of ${journal.runId}`),
+            },
+          );
           const ok = await undoChanges(remote, hj.undo, hj.afterUndo, opts.check, (r) => {
             emit(rollbackEvent(name, r));
           });
+          await session.close();
           await transport.close();
           if (!ok) allOk = false;
           if (!opts.check) {

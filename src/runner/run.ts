@@ -6,6 +6,7 @@ import { loadInventory } from '../inventory/load.ts';
 import { targetHosts } from '../inventory/select.ts';
 import { loadSecrets } from '../secrets/store.ts';
 import { connector } from '../transport/connect.ts';
+import { connectSettings, RUN_DEFAULTS, runWho } from './settings.ts';
 import type { Emit, HostRecap } from './events.ts';
 import { runHost, type PreparedHost } from './host-run.ts';
 import { lastRun, newHostJournal, RunLog, saveJournal, type Journal } from './journal.ts';
@@ -33,10 +34,13 @@ export interface RunOptions extends Filters {
   readonly redact?: (text: string) => string;
   /** Backups of how many runs each host keeps for `fleetbook rollback` (default 10). */
   readonly keepBackups?: number | undefined;
+  /** A task's time limit when it sets none (default 3600 s). */
+  readonly taskTimeoutSeconds?: number | undefined;
+  /** How long to wait for another run's lock on a host before refusing it (default 60 s). */
+  readonly lockWaitSeconds?: number | undefined;
+  readonly connectTimeoutSeconds?: number | undefined;
+  readonly aliveTimeoutSeconds?: number | undefined;
 }
-
-/** Runs whose backups a host keeps, unless --keep-backups says otherwise. */
-export const DEFAULT_KEEP_BACKUPS = 10;
 
 export interface RunResult {
   readonly runId: string;
@@ -142,6 +146,7 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
   const log = new RunLog(journal, redact);
 
   const limit = pLimit(Math.max(1, opts.forks));
+  const settings = connectSettings(opts);
   const recap: HostRecap[] = [];
   const pending: Record<string, readonly string[]> = {};
   let fatal = false;
@@ -166,7 +171,7 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
             onTask: (task) => {
               log.add({ t: 'task', host: h.name, task });
             },
-            connect: connector(h, opts.acceptNewHostKeys),
+            connect: connector(h, settings),
             journal: hj,
             persist: async (entry) => {
               log.add({ t: 'undo', host: h.name, ...entry });
@@ -174,7 +179,12 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
             },
             owed: (owed[h.name] ?? []).filter((n) => ph.handlers.has(n)),
             shouldStop: () => fatal,
-            keepBackups: opts.keepBackups ?? DEFAULT_KEEP_BACKUPS,
+            keepBackups: opts.keepBackups ?? RUN_DEFAULTS.keepBackups,
+            lock: {
+              waitSeconds: opts.lockWaitSeconds ?? RUN_DEFAULTS.lockWaitSeconds,
+              who: runWho(runId),
+            },
+            taskTimeoutSeconds: opts.taskTimeoutSeconds ?? RUN_DEFAULTS.taskTimeoutSeconds,
           });
           log.add({ t: 'status', host: h.name, status: hj.status });
           if (opts.anyErrorsFatal === true && (r.recap.failed > 0 || r.recap.unreachable))

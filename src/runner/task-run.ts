@@ -10,6 +10,7 @@ import type { FactCache } from './fact-cache.ts';
 import { backupId } from './host-scripts.ts';
 import type { HostJournal, JournalTask, UndoRecord } from './journal.ts';
 import type { RecordedRunStep, Remote } from './remote.ts';
+import { SessionError } from './session.ts';
 
 export interface PreparedTask {
   readonly task: Task;
@@ -32,6 +33,8 @@ export interface TaskContext {
   readonly beforeChange: (entry: ChangeEntry) => Promise<void>;
   /** Plans the task again on a fresh connection, after the connection dropped while it acted. */
   readonly recheck: (pt: PreparedTask) => Promise<string>;
+  /** A task's time limit when it sets none. */
+  readonly taskTimeoutSeconds: number;
 }
 
 /** What the journal must hold before a change (or one of its writes) is applied. */
@@ -77,6 +80,26 @@ function unreadable(facts: Readonly<Record<string, Fact>>): FileFact | undefined
  * the plan and feeds the plan's effects to the later tasks (simulated state).
  */
 export async function runTask(
+  ctx: TaskContext,
+  pt: PreparedTask,
+  index: number,
+  handler: boolean,
+  spec: ProbeSpec,
+  upcoming: readonly FactQuery[],
+): Promise<TaskResult> {
+  const limit = pt.task.options.timeoutSeconds ?? ctx.taskTimeoutSeconds;
+  ctx.remote.deadline = {
+    at: Date.now() + limit * 1000,
+    what: `the task took longer than ${limit} s (${pt.task.options.timeoutSeconds !== undefined ? 'its timeoutSeconds' : '--task-timeout'})`,
+  };
+  try {
+    return await runTaskWithin(ctx, pt, index, handler, spec, upcoming);
+  } finally {
+    ctx.remote.deadline = undefined;
+  }
+}
+
+async function runTaskWithin(
   ctx: TaskContext,
   pt: PreparedTask,
   index: number,
@@ -142,8 +165,15 @@ export async function runTask(
     err: unknown,
     extra: Partial<Pick<TaskEndEvent, 'changes' | 'diff' | 'sideEffects'>> = {},
   ): Outcome =>
-    err instanceof UnreachableError
-      ? end('unreachable', { ...extra, message: err.message })
+    // A host locked by another run, or a session that could not start, stops the host like a lost connection.
+    err instanceof UnreachableError || err instanceof SessionError
+      ? end('unreachable', {
+          ...extra,
+          message: err.message,
+          ...(err instanceof SessionError && err.details !== undefined
+            ? { details: err.details }
+            : {}),
+        })
       : end('failed', {
           ...extra,
           message: errorMessage(err),

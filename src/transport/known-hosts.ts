@@ -5,22 +5,35 @@ export interface KnownHostEntry {
   readonly patterns: string;
   readonly keyType: string;
   readonly key: Buffer;
+  /** `@revoked`: this key is refused for the hosts it names, whatever else the file says. */
+  readonly revoked: boolean;
 }
 
 export type HostKeyVerdict =
   | { readonly kind: 'known' }
   | { readonly kind: 'unknown' }
-  | { readonly kind: 'changed'; readonly line: number };
+  | { readonly kind: 'changed'; readonly line: number }
+  | { readonly kind: 'revoked'; readonly line: number };
 
-/** Parse an OpenSSH known_hosts file (plain and hashed host patterns; markers like @revoked are skipped). */
+/**
+ * Parse an OpenSSH known_hosts file: plain and hashed host patterns, `!pattern` negations, and the
+ * `@revoked` marker. `@cert-authority` lines (host certificates) are not supported and skipped.
+ */
 export function parseKnownHosts(text: string): KnownHostEntry[] {
   const entries: KnownHostEntry[] = [];
   text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith('@')) return;
+    let line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    let revoked = false;
+    if (line.startsWith('@')) {
+      const [marker = '', ...rest] = line.split(/\s+/);
+      if (marker !== '@revoked') return;
+      revoked = true;
+      line = rest.join(' ');
+    }
     const [patterns, keyType, b64] = line.split(/\s+/);
     if (patterns === undefined || keyType === undefined || b64 === undefined) return;
-    entries.push({ line: i + 1, patterns, keyType, key: Buffer.from(b64, 'base64') });
+    entries.push({ line: i + 1, patterns, keyType, key: Buffer.from(b64, 'base64'), revoked });
   });
   return entries;
 }
@@ -37,16 +50,17 @@ function matches(patterns: string, name: string): boolean {
     const digest = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
     return digest === hash;
   }
-  return patterns.split(',').some((p) => {
-    if (p.startsWith('!')) return false;
-    const re = new RegExp(
+  const glob = (p: string): boolean =>
+    new RegExp(
       `^${p
         .replace(/[.+^${}()|[\]\\]/g, '\\$&')
         .replace(/\*/g, '.*')
         .replace(/\?/g, '.')}$`,
-    );
-    return re.test(name);
-  });
+    ).test(name);
+  const list = patterns.split(',');
+  // As in OpenSSH: a matching negated pattern vetoes the whole line, even if another one matches.
+  if (list.some((p) => p.startsWith('!') && glob(p.slice(1)))) return false;
+  return list.some((p) => !p.startsWith('!') && glob(p));
 }
 
 /** The key type named inside an SSH public key blob (its first length-prefixed string). */
@@ -65,9 +79,12 @@ export function verifyHostKey(
 ): HostKeyVerdict {
   const name = hostPattern(address, port);
   const type = keyTypeOf(key);
+  const applying = entries.filter((e) => matches(e.patterns, name));
+  const revoked = applying.find((e) => e.revoked && e.key.equals(key));
+  if (revoked !== undefined) return { kind: 'revoked', line: revoked.line };
   let changed: number | undefined;
-  for (const e of entries) {
-    if (!matches(e.patterns, name)) continue;
+  for (const e of applying) {
+    if (e.revoked) continue;
     if (e.key.equals(key)) return { kind: 'known' };
     if (e.keyType === type) changed ??= e.line;
   }

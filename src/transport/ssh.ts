@@ -1,10 +1,10 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
+import type { ClientChannel } from 'ssh2';
 import { UnreachableError } from '../core/errors.ts';
 import { fingerprint, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.ts';
-import type { ExecOptions, ExecResult, SshTarget, Transport } from './types.ts';
+import type { Channel, SshTarget, Transport } from './types.ts';
 
 async function readOptional(path: string): Promise<string> {
   try {
@@ -15,8 +15,11 @@ async function readOptional(path: string): Promise<string> {
   }
 }
 
+/** Keepalives every few seconds; this many unanswered in a row mean the connection is lost. */
+const KEEPALIVE_COUNT = 3;
+
 /** Open the one SSH connection a host gets for the whole run. Host keys are always verified. */
-export async function connectSsh(target: SshTarget, timeoutMs = 15_000): Promise<Transport> {
+export async function connectSsh(target: SshTarget): Promise<Transport> {
   const entries = parseKnownHosts(await readOptional(target.knownHosts));
   let refusal: string | undefined;
   let newKey: Buffer | undefined;
@@ -35,18 +38,20 @@ export async function connectSsh(target: SshTarget, timeoutMs = 15_000): Promise
       port: target.port,
       username: target.user,
       ...auth,
-      readyTimeout: timeoutMs,
-      keepaliveInterval: 15_000,
-      keepaliveCountMax: 4,
+      readyTimeout: target.connectTimeoutMs,
+      keepaliveInterval: Math.max(1000, Math.floor(target.aliveTimeoutMs / KEEPALIVE_COUNT)),
+      keepaliveCountMax: KEEPALIVE_COUNT,
       // node-ssh/ssh2 accept any host key unless told otherwise (STACK.md).
       hostVerifier: (key: Buffer) => {
         const verdict = verifyHostKey(entries, target.address, target.port, key);
         if (verdict.kind === 'known') return true;
-        if (verdict.kind === 'changed') {
+        if (verdict.kind === 'changed' || verdict.kind === 'revoked') {
           refusal =
-            `host key verification failed: the host key of ${target.address} has CHANGED ` +
-            `(now ${fingerprint(key)}; ${target.knownHosts} line ${verdict.line} has another). ` +
-            `It may be a different machine or an attack; if the change is expected, remove that line.`;
+            verdict.kind === 'revoked'
+              ? `host key verification failed: the host key of ${target.address} (${fingerprint(key)}) is marked @revoked in ${target.knownHosts} line ${verdict.line}`
+              : `host key verification failed: the host key of ${target.address} has CHANGED ` +
+                `(now ${fingerprint(key)}; ${target.knownHosts} line ${verdict.line} has another). ` +
+                `It may be a different machine or an attack; if the change is expected, remove that line.`;
           return false;
         }
         if (!target.acceptNewHostKeys) {
@@ -62,7 +67,12 @@ export async function connectSsh(target: SshTarget, timeoutMs = 15_000): Promise
     });
   } catch (err) {
     ssh.dispose();
-    const reason = refusal ?? (err instanceof Error ? err.message : String(err));
+    const raw = err instanceof Error ? err.message : String(err);
+    const reason =
+      refusal ??
+      (/Timed out while waiting for handshake/.test(raw)
+        ? `no answer within ${Math.round(target.connectTimeoutMs / 1000)} s (--connect-timeout)`
+        : raw);
     throw new UnreachableError(`cannot connect to ${where}: ${reason}`);
   }
   if (newKey !== undefined) {
@@ -71,48 +81,64 @@ export async function connectSsh(target: SshTarget, timeoutMs = 15_000): Promise
       mode: 0o600,
     });
   }
+  const client = ssh.connection;
+  if (client === null) throw new UnreachableError(`cannot connect to ${where}: no connection`);
   let lost: string | undefined;
   // node-ssh drops its error listener after connecting; without ours a reset would crash the process.
-  ssh.connection?.on('error', (err: Error) => {
-    lost = err.message;
+  client.on('error', (err: Error) => {
+    lost = /keepalive/i.test(err.message)
+      ? `no answer for ${Math.round(target.aliveTimeoutMs / 1000)} s (--alive-timeout)`
+      : err.message;
   });
-  ssh.connection?.on('close', () => {
+  client.on('close', () => {
     lost ??= 'connection closed';
   });
-  // A function, not the variable: the listeners above set it while an exec is awaited.
-  const lostReason = (): string | undefined => lost;
   return {
-    async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
-      const gone = lostReason();
-      if (gone !== undefined) throw new UnreachableError(`connection to ${where} lost: ${gone}`);
-      try {
-        const res = await ssh.execCommand(command, {
-          noTrim: true,
-          ...(opts.stdin !== undefined
-            ? { stdin: typeof opts.stdin === 'string' ? opts.stdin : Readable.from([opts.stdin]) }
-            : {}),
+    open(command: string): Promise<Channel> {
+      if (lost !== undefined)
+        return Promise.reject(new UnreachableError(`connection to ${where} lost: ${lost}`));
+      return new Promise((resolve, reject) => {
+        client.exec(command, (err, stream) => {
+          if (err !== undefined) {
+            reject(new UnreachableError(`connection to ${where} lost: ${err.message}`));
+            return;
+          }
+          resolve(sshChannel(stream, () => lost));
         });
-        if (res.code === null) {
-          const reason = lostReason();
-          if (reason !== undefined)
-            throw new UnreachableError(`connection to ${where} lost: ${reason}`);
-          return {
-            code: 255,
-            stdout: res.stdout,
-            stderr: `${res.stderr}(the remote command ended without an exit status)`,
-          };
-        }
-        return { code: res.code, stdout: res.stdout, stderr: res.stderr };
-      } catch (err) {
-        if (err instanceof UnreachableError) throw err;
-        throw new UnreachableError(
-          `connection to ${where} lost: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      }
+      });
     },
     close() {
       ssh.dispose();
       return Promise.resolve();
+    },
+  };
+}
+
+function sshChannel(stream: ClientChannel, lost: () => string | undefined): Channel {
+  let code: number | null = null;
+  stream.on('exit', (c: number | null) => {
+    code = c;
+  });
+  const closed = new Promise<{ code: number | null; reason?: string }>((resolve) => {
+    stream.on('close', () => {
+      const reason = code === null ? lost() : undefined;
+      resolve(reason === undefined ? { code } : { code, reason });
+    });
+  });
+  // A stream error (the connection reset under it) ends in 'close' too; it must not throw.
+  stream.on('error', () => undefined);
+  return {
+    write: (data) => {
+      stream.write(data);
+    },
+    end: () => {
+      stream.end();
+    },
+    onStdout: (l) => stream.on('data', l),
+    onStderr: (l) => stream.stderr.on('data', l),
+    closed,
+    destroy: () => {
+      stream.destroy();
     },
   };
 }

@@ -1,16 +1,23 @@
-export interface ExecResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export interface ExecOptions {
-  readonly stdin?: string | Buffer;
+/**
+ * One command running on a host, with its streams: what the host session (src/runner/session.ts)
+ * talks to. Its standard input stays open until `end()`, so the command can tell a controller
+ * that went away (stdin ends) from one that is only quiet.
+ */
+export interface Channel {
+  write(data: Buffer): void;
+  /** Close the command's standard input. */
+  end(): void;
+  onStdout(listener: (chunk: Buffer) => void): void;
+  onStderr(listener: (chunk: Buffer) => void): void;
+  /** Resolves when the command exited and its streams closed; `reason` when the connection was lost. */
+  readonly closed: Promise<{ readonly code: number | null; readonly reason?: string }>;
+  /** Tear the command down now (as if the connection dropped). */
+  destroy(): void;
 }
 
 /** One connection to one host. Commands are strings for the remote POSIX shell; quoting is the caller's. */
 export interface Transport {
-  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  open(command: string): Promise<Channel>;
   close(): Promise<void>;
 }
 
@@ -22,4 +29,8 @@ export interface SshTarget {
   readonly key: string | undefined;
   readonly knownHosts: string;
   readonly acceptNewHostKeys: boolean;
+  /** Give up connecting after this long. */
+  readonly connectTimeoutMs: number;
+  /** A connection silent this long (no answer to keepalives) is declared lost. */
+  readonly aliveTimeoutMs: number;
 }
