@@ -10,7 +10,6 @@ await Promise.all(
     'yaml',
     'node-ssh',
     'ejs',
-    'diff',
     '@commander-js/extra-typings',
   ].map((m) => import(m)),
 );

@@ -1,5 +1,8 @@
-import { createTwoFilesPatch, diffArrays } from 'diff';
+import { diffLines, splitLines, unifiedHunks } from './line-diff.ts';
 import type { DiffPart } from './task.ts';
+
+/** The diff part of a file. */
+export type FileDiffPart = Extract<DiffPart, { kind: 'file' }>;
 
 export const MASK = '********';
 
@@ -8,13 +11,27 @@ function isText(buf: Buffer): boolean {
   return Buffer.from(buf.toString('utf8'), 'utf8').equals(buf);
 }
 
+/**
+ * A file's diff part whose text is computed when first read, then kept: JSON (--json) and the
+ * terminal with --diff read it, nothing else does.
+ */
+export function lazyFileDiff(path: string, compute: () => string): FileDiffPart {
+  let text: string | undefined;
+  const part = { kind: 'file' as const, path } as FileDiffPart;
+  Object.defineProperty(part, 'unified', {
+    enumerable: true,
+    get: () => (text ??= compute()),
+  });
+  return part;
+}
+
 /** Unified diff of a file, headers naming `host:path`. `null` means the file does not exist. */
 export function fileDiff(
   host: string,
   path: string,
   before: Buffer | null,
   after: Buffer | null,
-): DiffPart {
+): FileDiffPart {
   const name = `${host}:${path}`;
   if ((before !== null && !isText(before)) || (after !== null && !isText(after))) {
     return {
@@ -23,17 +40,16 @@ export function fileDiff(
       unified: `--- ${name}\n+++ ${name}\nBinary content differs (${before?.length ?? 0} -> ${after?.length ?? 0} bytes)\n`,
     };
   }
-  const unified = createTwoFilesPatch(
-    before === null ? '/dev/null' : name,
-    after === null ? '/dev/null' : name,
-    before?.toString('utf8') ?? '',
-    after?.toString('utf8') ?? '',
-    before === null ? '(absent)' : '(before)',
-    after === null ? '(absent)' : '(after)',
-    { context: 3 },
-  );
-  // jsdiff opens with an "Index:"/"===" preamble that unified diffs from diff(1) do not have.
-  return { kind: 'file', path, unified: unified.replace(/^(Index: .*\n)?=+\n/, '') };
+  const a = splitLines(before?.toString('utf8') ?? '');
+  const b = splitLines(after?.toString('utf8') ?? '');
+  const d = diffLines(a, b);
+  const header =
+    `--- ${before === null ? '/dev/null' : name}\t${before === null ? '(absent)' : '(before)'}\n` +
+    `+++ ${after === null ? '/dev/null' : name}\t${after === null ? '(absent)' : '(after)'}\n`;
+  const note = d.minimal
+    ? ''
+    : `(too many changes for a line-by-line alignment: the changed part is shown as removed, then added)\n`;
+  return { kind: 'file', path, unified: `${header}${unifiedHunks(a, b, d)}${note}` };
 }
 
 /**
@@ -56,28 +72,22 @@ export function sensitiveFileDiff(
   beforeHashes: readonly string[] | null,
   afterLines: readonly string[],
   afterHashes: readonly string[],
-): DiffPart {
+): FileDiffPart {
   const name = `${host}:${path}`;
   const out = [
     `--- ${beforeHashes === null ? '/dev/null' : name}\t(before, values hidden)`,
     `+++ ${name}\t(after, values hidden)`,
   ];
-  const parts = diffArrays([...(beforeHashes ?? [])], [...afterHashes]);
-  let newLine = 0;
-  let oldLine = 0;
-  for (const part of parts) {
-    const n = part.count;
-    if (part.added) {
+  const { runs } = diffLines(beforeHashes ?? [], afterHashes);
+  for (const run of runs) {
+    const n = run.count;
+    if (run.kind === 'add') {
       for (let i = 0; i < n; i++)
-        out.push(`+${maskLine((afterLines[newLine + i] ?? '').replace(/\n$/, ''))}`);
-      newLine += n;
-    } else if (part.removed) {
-      for (let i = 0; i < n; i++) out.push(`-(line ${oldLine + i + 1}, value hidden)`);
-      oldLine += n;
+        out.push(`+${maskLine((afterLines[run.at + i] ?? '').replace(/\n$/, ''))}`);
+    } else if (run.kind === 'del') {
+      for (let i = 0; i < n; i++) out.push(`-(line ${run.at + i + 1}, value hidden)`);
     } else {
       out.push(` ... ${n} unchanged line${n === 1 ? '' : 's'}`);
-      newLine += n;
-      oldLine += n;
     }
   }
   return { kind: 'file', path, unified: `${out.join('\n')}\n` };

@@ -1,4 +1,5 @@
-import { fileDiff, sensitiveFileDiff } from './diff.ts';
+import { fileDiff, lazyFileDiff, sensitiveFileDiff } from './diff.ts';
+import { splitLines } from './line-diff.ts';
 import {
   fact,
   type FileFact,
@@ -126,30 +127,25 @@ export function planFile(host: string, actual: FileFact, want: DesiredFile): Cha
   if (actual.exists && actual.sha256 === hash) {
     return attributeChange(actual, want, 'file');
   }
-  let diff: DiffPart;
-  if (want.sensitive === true) {
-    const text = content.toString('utf8');
-    diff = sensitiveFileDiff(
-      host,
-      want.path,
-      actual.exists ? (actual.lineHashes ?? []) : null,
-      text.match(/[^\n]*\n|[^\n]+$/g) ?? [],
-      lineHashes(content),
-    );
-  } else if (actual.exists && actual.content === undefined) {
-    diff = {
-      kind: 'file',
-      path: want.path,
-      unified: `--- ${host}:${want.path}\n+++ ${host}:${want.path}\ncontent changes (sha256 ${actual.sha256?.slice(0, 12) ?? '?'} -> ${hash.slice(0, 12)}, ${content.length} bytes)\n`,
-    };
-  } else {
-    diff = fileDiff(
+  // The diff is made only if someone reads it (--diff, --json): a big file's costs the controller.
+  const diff = lazyFileDiff(want.path, (): string => {
+    if (want.sensitive === true)
+      return sensitiveFileDiff(
+        host,
+        want.path,
+        actual.exists ? (actual.lineHashes ?? []) : null,
+        splitLines(content.toString('utf8')),
+        lineHashes(content),
+      ).unified;
+    if (actual.exists && actual.content === undefined)
+      return `--- ${host}:${want.path}\n+++ ${host}:${want.path}\ncontent changes (sha256 ${actual.sha256?.slice(0, 12) ?? '?'} -> ${hash.slice(0, 12)}, ${content.length} bytes)\n`;
+    return fileDiff(
       host,
       want.path,
       actual.exists ? (actual.content ?? Buffer.alloc(0)) : null,
       content,
-    );
-  }
+    ).unified;
+  });
   const parts: DiffPart[] = [diff];
   if (actual.exists) {
     if (actual.mode !== mode)
