@@ -50,6 +50,7 @@ export {
 export { renderTemplate, templateData } from './render/template.ts';
 export type { DesiredFile, Attributes, FileTaskParams } from './core/file-change.ts';
 export { fileDiff, sensitiveFileDiff, maskLine, MASK } from './core/diff.ts';
+export { maskSecrets, truncate } from './core/secret-mask.ts';
 export { sh, raw, joinScripts, isScript } from './core/shell.ts';
 export type { Script, ShellValue } from './core/shell.ts';
 export { ConfigError, TaskFailure } from './core/errors.ts';

@@ -3,6 +3,7 @@ import {
   defineTask,
   fact,
   raw,
+  truncate,
   Type,
   type FactQuery,
   type FileFact,
@@ -32,7 +33,7 @@ function shown(p: CommandParams): string {
   if (p.describe !== undefined) return p.describe;
   const lines = p.run.trim().split('\n');
   const first = lines[0] ?? '';
-  const short = first.length > 60 ? `${first.slice(0, 57)}...` : first;
+  const short = truncate(first, 60);
   return lines.length > 1 ? `${short} (+${lines.length - 1} lines)` : short;
 }
 

@@ -26,7 +26,8 @@ function positiveInt(value: string): number {
 
 function nonNegativeInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number of at least 0');
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError('expected a whole number of at least 0');
   return n;
 }
 
@@ -185,11 +186,14 @@ program
       },
       emit,
     );
+    // Task titles are in the profile: it is masked like every other output.
     if (o.profile)
       write(
-        o.json
-          ? `${JSON.stringify(profile.summary())}\n`
-          : `\n${formatProfile(profile.summary())}\n`,
+        redactor.redact(
+          o.json
+            ? `${JSON.stringify(profile.summary())}\n`
+            : `\n${formatProfile(profile.summary())}\n`,
+        ),
       );
     process.exitCode = result.exitCode;
   });

@@ -4,7 +4,8 @@ import type { DiffPart } from './task.ts';
 /** The diff part of a file. */
 export type FileDiffPart = Extract<DiffPart, { kind: 'file' }>;
 
-export const MASK = '********';
+export { MASK } from './secret-mask.ts';
+import { MASK } from './secret-mask.ts';
 
 function isText(buf: Buffer): boolean {
   if (buf.includes(0)) return false;

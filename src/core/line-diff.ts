@@ -92,7 +92,9 @@ function myers(
     const sx = down ? px : px + 1;
     const sy = sx - k;
     if (x > sx) edits.push({ kind: 'same', at: a0 + sx, count: x - sx });
-    edits.push(down ? { kind: 'add', at: b0 + py, count: 1 } : { kind: 'del', at: a0 + px, count: 1 });
+    edits.push(
+      down ? { kind: 'add', at: b0 + py, count: 1 } : { kind: 'del', at: a0 + px, count: 1 },
+    );
     x = px;
     y = py;
   }
@@ -112,11 +114,7 @@ function merge(runs: readonly Run[]): Run[] {
   return out;
 }
 
-export function diffLines(
-  a: readonly string[],
-  b: readonly string[],
-  maxEdits = 2000,
-): LineDiff {
+export function diffLines(a: readonly string[], b: readonly string[], maxEdits = 2000): LineDiff {
   const [x, y] = ids(a, b);
   let head = 0;
   while (head < x.length && head < y.length && x[head] === y[head]) head++;
@@ -187,7 +185,9 @@ export function unifiedHunks(
     const bStart = bLen === 0 ? (first?.bi ?? 0) : (first?.bi ?? 0) + 1;
     out.push(`@@ -${aStart},${aLen} +${bStart},${bLen} @@\n`);
     for (const l of hunk) {
-      out.push(`${l.sign}${l.text.endsWith('\n') ? l.text : `${l.text}\n\\ No newline at end of file\n`}`);
+      out.push(
+        `${l.sign}${l.text.endsWith('\n') ? l.text : `${l.text}\n\\ No newline at end of file\n`}`,
+      );
     }
     i = stop;
   }

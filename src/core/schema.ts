@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema, Static } from 'typebox';
 import { ConfigError, type ErrorSource } from './errors.ts';
+import { truncate } from './secret-mask.ts';
 
 // One Ajv for the process; schemas are compiled once and cached by identity (STACK.md: compile once).
 // No useDefaults/coerceTypes/removeAdditional: validation must never rewrite a user's input.
@@ -24,7 +25,7 @@ function fieldPath(err: ErrorObject): string {
 function describeValue(value: unknown): string {
   const text = JSON.stringify(value);
   if (text === undefined) return String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return truncate(text, 60);
 }
 
 function valueAt(data: unknown, instancePath: string): unknown {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { displayPath } from '../core/paths.ts';
@@ -22,6 +22,8 @@ export interface ResolvedHost {
   readonly groups: readonly string[];
   /** Inventory vars merged: all, then groups (parents before children), then the host's own. */
   readonly vars: Readonly<Record<string, unknown>>;
+  /** Where the key came from, for error messages: `hosts.web1.key` or `defaults.key`. */
+  readonly keyField?: string;
 }
 
 export interface Inventory {
@@ -113,6 +115,28 @@ export async function loadInventory(path: string): Promise<Inventory> {
   return resolveInventory(def, shown);
 }
 
+/**
+ * A key file that is not there is an inventory error, found before any connection, naming the
+ * field; checked for the hosts a run will connect to.
+ */
+export async function checkKeyFiles(inv: Inventory, hosts: readonly ResolvedHost[]): Promise<void> {
+  for (const h of hosts) {
+    if (h.key === undefined || h.connection === 'local') continue;
+    try {
+      await access(h.key);
+    } catch {
+      const field = h.keyField ?? 'key';
+      throw new ConfigError(
+        `${field}: the private key file ${h.key} does not exist (or cannot be read)`,
+        {
+          file: inv.file,
+          field,
+        },
+      );
+    }
+  }
+}
+
 export function resolveInventory(def: InventoryDefinition, shown: string): Inventory {
   const groupDefs = def.groups ?? {};
   const hostNames = Object.keys(def.hosts);
@@ -180,12 +204,14 @@ export function resolveInventory(def: InventoryDefinition, shown: string): Inven
     for (const g of ordered) Object.assign(vars, groupDefs[g]?.vars ?? {});
     Object.assign(vars, h.vars ?? {});
     const key = h.key ?? defaults.key;
+    const keyField = h.key !== undefined ? `hosts.${name}.key` : 'defaults.key';
     return {
       name,
       address: h.address ?? name,
       port: h.port ?? defaults.port ?? 22,
       user: h.user ?? defaults.user ?? 'root',
       key: key === undefined ? undefined : expandHome(key),
+      ...(key !== undefined ? { keyField } : {}),
       knownHosts: expandHome(h.knownHosts ?? defaults.knownHosts ?? '~/.ssh/known_hosts'),
       acceptNewHostKeys: h.acceptNewHostKeys ?? defaults.acceptNewHostKeys ?? false,
       become: h.become ?? defaults.become ?? false,

@@ -10,6 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import vm from 'node:vm';
 import ejs from 'ejs';
 import { ConfigError } from '../core/errors.ts';
 import { displayPath } from '../core/paths.ts';
@@ -103,24 +104,51 @@ async function compiledTemplate(abs: string, names: readonly string[]): Promise<
     );
   }
   let fn: Render;
+  const template = new ejs.Template(text, {
+    filename: abs,
+    strict: true,
+    destructuredLocals: [...names],
+    escape: printable,
+    async: false,
+  });
   try {
-    fn = ejs.compile(text, {
-      filename: abs,
-      strict: true,
-      destructuredLocals: [...names],
-      escape: printable,
-      async: false,
-    });
+    fn = template.compile() as Render;
   } catch (err) {
     const first = ((err as Error).message.split('\n')[0] ?? '')
       .replace(` in ${abs}`, '')
       .replace(/ while compiling ejs$/, '');
-    throw new ConfigError(`${displayPath(abs)}: cannot compile template: ${first}`, {
+    const line = syntaxErrorLine(template.source);
+    const where = line === undefined ? displayPath(abs) : `${displayPath(abs)} line ${line}`;
+    const shown =
+      line === undefined ? '' : ` (line ${line}: ${(text.split('\n')[line - 1] ?? '').trim()})`;
+    throw new ConfigError(`${where}: cannot compile template: ${first}${shown}`, {
       field: 'src',
     });
   }
   compiled.set(key, fn);
   return fn;
+}
+
+/**
+ * The template line of a syntax error. ejs reports the token of the JavaScript it generated, with
+ * no line; that code marks every template line (`__line = N`), so compiling it again where V8
+ * names the line tells which template line it came from.
+ */
+function syntaxErrorLine(source: string): number | undefined {
+  if (source === '') return undefined;
+  try {
+    new vm.Script(`(function () {\n${source}\n})`, { filename: 'template.js' });
+    return undefined;
+  } catch (err) {
+    const at = /template\.js:(\d+)/.exec((err as Error).stack ?? '')?.[1];
+    if (at === undefined) return undefined;
+    const upTo = source.split('\n').slice(0, Number(at) - 1);
+    for (let i = upTo.length - 1; i >= 0; i--) {
+      const m = /__line = (\d+)/.exec(upTo[i] ?? '');
+      if (m?.[1] !== undefined) return Number(m[1]);
+    }
+    return 1;
+  }
 }
 
 /**

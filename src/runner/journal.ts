@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 import type { Outcome } from './events.ts';
 import type { RecordedRunStep, UndoStep } from './remote.ts';
-import { stateDir, writeAtomic } from './state-dir.ts';
+import { stateDir, writeAtomic } from '../state/dir.ts';
 
 export interface JournalTask {
   readonly index: number;

@@ -5,6 +5,18 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../core/errors.ts';
 import type { Playbook } from '../core/playbook.ts';
 
+/** Where in the user's own code an error was thrown: the first stack frame outside node and packages. */
+export function throwSite(err: Error): string | undefined {
+  for (const line of (err.stack ?? '').split('\n').slice(1)) {
+    const m = /\(?((?:file:\/\/)?\/[^()]+?):(\d+):(\d+)\)?$/.exec(line.trim());
+    if (m === null) continue;
+    const path = (m[1] ?? '').replace(/^file:\/\//, '');
+    if (path.includes('/node_modules/') || path.startsWith('node:')) continue;
+    return `${displayPath(decodeURIComponent(path))}:${m[2] ?? ''}:${m[3] ?? ''}`;
+  }
+  return undefined;
+}
+
 /** Import a playbook module (TypeScript through tsx, or JavaScript) and check its default export. */
 export async function loadPlaybook(path: string): Promise<{ playbook: Playbook; file: string }> {
   const abs = resolve(path);
@@ -19,8 +31,9 @@ export async function loadPlaybook(path: string): Promise<{ playbook: Playbook; 
     mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(err.message, { ...err.source, file });
+    const at = err instanceof Error ? throwSite(err) : undefined;
     throw new ConfigError(
-      `cannot load playbook: ${err instanceof Error ? err.message : String(err)}`,
+      `cannot load playbook: ${err instanceof Error ? err.message : String(err)}${at !== undefined ? ` (at ${at})` : ''}`,
       { file },
     );
   }

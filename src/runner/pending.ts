@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stateDir, writeAtomic } from './state-dir.ts';
+import { stateDir, writeAtomic } from '../state/dir.ts';
+import { withStateLock } from '../state/lock.ts';
 
 /**
  * Handlers owed per playbook, inventory and host: a change was kept (a later task failed with
@@ -33,6 +34,14 @@ export async function owedHandlers(
 }
 
 export async function saveOwedHandlers(
+  playbook: string,
+  inventory: string,
+  byHost: Record<string, readonly string[]>,
+): Promise<void> {
+  await withStateLock(file(), () => merge(playbook, inventory, byHost));
+}
+
+async function merge(
   playbook: string,
   inventory: string,
   byHost: Record<string, readonly string[]>,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { checkEnvironment } from '../core/environments.ts';
 import { ConfigError } from '../core/errors.ts';
-import { loadInventory } from '../inventory/load.ts';
+import { checkKeyFiles, loadInventory } from '../inventory/load.ts';
 import { targetHosts } from '../inventory/select.ts';
 import { loadSecrets } from '../secrets/store.ts';
 import { connector } from '../transport/connect.ts';
@@ -108,6 +108,7 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
       { file: inv.file },
     );
   }
+  await checkKeyFiles(inv, hosts);
   const secrets = await loadSecrets(inv.environment, playbook.secrets, { store: !opts.check });
   for (const v of Object.values(secrets.values)) opts.onSecret?.(v);
   const prepared = new Map<string, PreparedHost>();

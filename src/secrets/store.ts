@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
+import { MIN_SECRET_LENGTH } from '../core/secret-mask.ts';
+import { withStateLock } from '../state/lock.ts';
 import { displayPath } from '../core/paths.ts';
 import type { SecretSpec } from '../core/playbook.ts';
 
@@ -90,6 +92,19 @@ export async function loadSecrets(
   const names = Object.keys(specs);
   if (names.length === 0) return { values: {}, temporary: [] };
   const file = secretsFile(environment);
+  // Two runs generating the same secret at once must end with one value, the one both use.
+  return opts.store
+    ? withStateLock(file, () => load(file, environment, names, specs, opts))
+    : load(file, environment, names, specs, opts);
+}
+
+async function load(
+  file: string,
+  environment: string,
+  names: readonly string[],
+  specs: Readonly<Record<string, SecretSpec>>,
+  opts: { readonly store: boolean },
+): Promise<LoadedSecrets> {
   const store = await readStore(file);
   const missing: string[] = [];
   const generated: string[] = [];
@@ -124,10 +139,16 @@ export async function setSecret(environment: string, name: string, value: string
   const clean = value.replace(/\r?\n$/, '');
   if (clean === '' || /[\r\n]/.test(clean))
     throw new ConfigError(`secret ${name}: the value must be one non-empty line`);
+  if (clean.length < MIN_SECRET_LENGTH)
+    throw new ConfigError(
+      `secret ${name}: at least ${MIN_SECRET_LENGTH} characters (a shorter value cannot be masked in output without masking ordinary words)`,
+    );
   const file = secretsFile(environment);
-  const store = await readStore(file);
-  store[name] = clean;
-  await writeStore(file, store);
+  await withStateLock(file, async () => {
+    const store = await readStore(file);
+    store[name] = clean;
+    await writeStore(file, store);
+  });
   return file;
 }
 

@@ -76,6 +76,20 @@ test('validation errors name the file, line and field', async () => {
     [INV.replace('environment: staging\n', ''), /environment: required field is missing/],
     [INV.replace('[web1, web2]', '[web1, web3]'), /group "web" lists unknown host "web3"/],
     ['hosts: [', /not valid YAML/],
+    ['', /the inventory is empty \(it needs at least environment and hosts\)/],
+    [
+      INV.replace('web2: { address', '"../../etc/x": { address'),
+      /host name "\.\.\/\.\.\/etc\/x" is not valid/,
+    ],
+    [
+      INV.replace('web2: { address', '"lab 24;rm": { address'),
+      /host name "lab 24;rm" is not valid/,
+    ],
+    [INV.replace('backend: {', '"s a;x": {'), /group name "s a;x" is not valid/],
+    [
+      INV.replace('address: 10.0.0.2', 'address: "10.0.0.2\\nx"'),
+      /hosts\.web2\.address: expected a host name or IP address/,
+    ],
   ];
   for (const [text, want] of cases) {
     await assert.rejects(
@@ -87,4 +101,29 @@ test('validation errors name the file, line and field', async () => {
     );
   }
   await assert.rejects(loadInventory('/nonexistent/inv.yaml'), /inventory file not found/);
+});
+
+test('an exclusion or intersection that names nothing is an error, like an inclusion', async () => {
+  const inv = await loadInventory(yamlFile(INV));
+  for (const p of ['!web3', '&nosuch', 'web,!db9'])
+    assert.throws(
+      () => selectHosts(inv, p, '--limit'),
+      /--limit "(web3|nosuch|db9)" matches no host or group/,
+    );
+  assert.deepEqual([...selectHosts(inv, '!web*', '--limit')], ['db1'], 'a glob may match nothing');
+});
+
+test('a missing key file is refused before connecting, naming the inventory field', async () => {
+  const inv = await loadInventory(yamlFile(INV));
+  const { checkKeyFiles } = await import('../../src/inventory/load.ts');
+  await assert.rejects(
+    checkKeyFiles(inv, inv.hosts),
+    (err: Error & { describe?: () => string }) => {
+      assert.match(
+        err.describe?.() ?? '',
+        /inv\.yaml: defaults\.key: the private key file \/.*\/\.ssh\/id_ed25519 does not exist/,
+      );
+      return true;
+    },
+  );
 });

@@ -65,3 +65,15 @@ for (const c of envCases) {
     else assert.throws(run, c.error);
   });
 }
+
+test('a playbook that throws while imported is reported with its file and line', async () => {
+  const { loadPlaybook } = await import('../../src/runner/load-playbook.ts');
+  await assert.rejects(loadPlaybook('test/fixtures/playbooks/throws.ts'), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(
+      e.describe(),
+      'test/fixtures/playbooks/throws.ts: cannot load playbook: no hosts configured (at test/fixtures/playbooks/throws.ts:3:31)',
+    );
+    return true;
+  });
+});

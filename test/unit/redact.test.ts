@@ -28,3 +28,29 @@ test('short values are not treated as secrets (they would mask ordinary words)',
   r.add('abc');
   assert.equal(r.redact('abc def'), 'abc def');
 });
+
+test('every form a secret takes is masked: URL, base64 of user:secret, double JSON, shell-quoted, cut short', async () => {
+  const secret = "CANARY2-b41d'c9x/+=&";
+  const r = new Redactor();
+  r.add(secret);
+  const { shq } = await import('../../src/core/shell.ts');
+  const { truncate } = await import('../../src/core/secret-mask.ts');
+  const forms = [
+    `https://deploy:${encodeURIComponent(secret)}@repo.example/`,
+    `q=${encodeURIComponent(secret).replace(/%20/g, '+')}`,
+    ...['a', 'ab', 'abc'].map(
+      (u) => `Authorization: Basic ${Buffer.from(`${u}:${secret}`).toString('base64')}`,
+    ),
+    JSON.stringify(JSON.stringify({ message: `token ${secret}` })),
+    `curl -u x:${shq(secret)} http://h/`,
+  ];
+  for (const f of forms) {
+    const out = r.redact(f);
+    assert.ok(out.includes('********'), `not masked: ${f}`);
+    assert.ok(!out.includes('CANARY2'), out);
+  }
+  // A title cut at 57 characters is cut after masking: no half of the secret is left.
+  const title = truncate(`curl -H 'X-Token: ${secret}' https://api.example/deploy/now/please`, 40);
+  assert.ok(!title.includes('CANARY2'), title);
+  assert.ok(!title.includes('CANARY2-b4'), title);
+});

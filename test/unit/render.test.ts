@@ -118,7 +118,16 @@ test('a missing template, a syntax error and a path outside the root are ConfigE
   );
   assert.match(
     (await configError(renderTemplate('bad-syntax.ejs', {}))).message,
-    new RegExp(`^${shown('bad-syntax.ejs')}: cannot compile template: `),
+    // The template's own line, not a token of the JavaScript ejs generated from it.
+    new RegExp(
+      `^${shown('bad-syntax.ejs')} line 1: cannot compile template: .*\\(line 1: <% if \\(x \\{ %>\\)$`,
+    ),
+  );
+  assert.match(
+    (await configError(renderTemplate('bad-syntax-late.ejs', { x: 1, y: 2 }))).message,
+    new RegExp(
+      `^${shown('bad-syntax-late.ejs')} line 3: cannot compile template: .*\\(line 3: <% if \\(y \\{ %>\\)$`,
+    ),
   );
   assert.throws(
     () => templatePath('../secret.txt'),
