@@ -89,8 +89,8 @@ function myers(
     const pk = down ? k + 1 : k - 1;
     const px = at(pk);
     const py = px - pk;
+    // The snake after the edit starts where the edit ended (on diagonal k).
     const sx = down ? px : px + 1;
-    const sy = sx - k;
     if (x > sx) edits.push({ kind: 'same', at: a0 + sx, count: x - sx });
     edits.push(
       down ? { kind: 'add', at: b0 + py, count: 1 } : { kind: 'del', at: a0 + px, count: 1 },
