@@ -175,6 +175,7 @@ program
         anyErrorsFatal: o.anyErrorsFatal,
         retry: o.retry,
         keepBackups: o.keepBackups,
+        diffs: o.diff || o.json,
         taskTimeoutSeconds: o.taskTimeout,
         lockWaitSeconds: o.lockWait,
         connectTimeoutSeconds: o.connectTimeout,

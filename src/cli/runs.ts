@@ -33,6 +33,8 @@ export function addRunsCommands(program: Command, redactor: Redactor): void {
     .option('-C, --check', 'report what would be undone; change nothing', false)
     .option('-f, --forks <n>', 'hosts in parallel', '20')
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts', false)
+    .option('--lock-wait <s>', 'wait up to S seconds for another run holding a host', '60')
+    .option('--connect-timeout <s>', 'give up connecting to a host after S seconds', '15')
     .action(async (runId, o) => {
       const emit = terminalReporter((s) => process.stdout.write(s), redactor, {
         diff: false,
@@ -47,6 +49,8 @@ export function addRunsCommands(program: Command, redactor: Redactor): void {
           check: o.check,
           forks: Number(o.forks),
           acceptNewHostKeys: o.acceptNewHostKeys,
+          lockWaitSeconds: Number(o.lockWait),
+          connectTimeoutSeconds: Number(o.connectTimeout),
           redact: (t) => redactor.redact(t),
         },
         emit,

@@ -13,8 +13,9 @@ export interface FileQuery {
   /** What to bring back of a regular file's bytes: nothing, the content, or one hash per line (sensitive files). */
   readonly read: FileRead;
   /**
-   * The sha256 the caller expects (what it would write): when the file already has it, its bytes
-   * are not sent (no `content` or `lineHashes` in the fact), so a no-change run moves no file data.
+   * The sha256 the caller expects (what it would write), saying the bytes only serve a diff: when
+   * the file already has that hash, or when the run shows no diff (neither --diff nor --json),
+   * they are not sent (no `content` or `lineHashes` in the fact). A no-change run moves no file data.
    */
   readonly skipIfSha256?: string;
 }

@@ -24,7 +24,14 @@ export class FactCache {
   private readonly simPackages = new Map<string, { installed: boolean; version: string | null }>();
   private readonly simAccounts = new Map<string, Fact>();
 
-  constructor(private readonly remote: Remote) {}
+  /**
+   * `diffs`: whether anyone will see a diff. A file's bytes asked for with an expected hash
+   * (skipIfSha256) serve only the diff, so without diffs they are not sent at all.
+   */
+  constructor(
+    private readonly remote: Remote,
+    private readonly diffs = true,
+  ) {}
 
   /** Facts for one probe; on any miss, one round trip fetches it together with `upcoming` queries. */
   async get(spec: ProbeSpec, upcoming: readonly FactQuery[] = []): Promise<Record<string, Fact>> {
@@ -42,7 +49,12 @@ export class FactCache {
   }
 
   private async fetch(queries: FactQuery[]): Promise<void> {
-    const probe = buildProbeScript(queries, this.remote.asRoot);
+    const asked = this.diffs
+      ? queries
+      : queries.map((q) =>
+          q.kind === 'file' && q.skipIfSha256 !== undefined ? { ...q, read: 'none' as const } : q,
+        );
+    const probe = buildProbeScript(asked, this.remote.asRoot);
     const res = await this.remote.exec(probe.script);
     let facts: Fact[];
     try {
@@ -119,6 +131,20 @@ export class FactCache {
   /** A real change happened: anything may differ now (a command task can touch anything), so read again. */
   invalidate(): void {
     this.probed.clear();
+  }
+
+  /**
+   * Only files were written (by the runner's own write step): the facts of those paths and their
+   * directories are read again, and every fact that is not a file's (a unit's state, an account,
+   * a command's answer may follow from a file written); other files' facts, their bytes above
+   * all, stay as read.
+   */
+  forgetPaths(paths: readonly string[]): void {
+    const touched = new Set(paths.flatMap((p) => [p, p.slice(0, Math.max(1, p.lastIndexOf('/')))]));
+    for (const key of [...this.probed.keys()]) {
+      const path = key.startsWith('file:') ? key.split(':').slice(3).join(':') : undefined;
+      if (path === undefined || touched.has(path)) this.probed.delete(key);
+    }
   }
 }
 

@@ -51,6 +51,8 @@ export interface HostRunOptions {
   readonly lock: LockSettings;
   /** A task's time limit when it sets none (probe, changes and checks together). */
   readonly taskTimeoutSeconds: number;
+  /** Whether diffs are shown or kept (--diff, --json): without, file bytes that only serve a diff stay on the host. */
+  readonly diffs: boolean;
 }
 
 export interface HostResult {
@@ -145,7 +147,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     runId: opts.runId,
     check: opts.check,
     remote: r,
-    cache: new FactCache(r),
+    cache: new FactCache(r, opts.diffs),
     emit: opts.emit,
     journal,
     recordTask: (t) => {

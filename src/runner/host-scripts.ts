@@ -32,11 +32,21 @@ type WriteStep = Extract<Step, { op: 'write' }>;
 
 /**
  * A private directory next to the target: same filesystem (so the final rename is atomic) and the
- * same SELinux context, and hidden one level down, so no include glob of the live directory
+ * same SELinux context, removed on any exit or signal but SIGKILL, and hidden one level down, so no include glob of the live directory
  * (`conf.d/*`, `sites-enabled/*.conf`) can pick up a half-made or unvalidated file. The file keeps
  * its own name inside it, so a validate command may look at its directory (`postconf -c $(dirname %s)`).
  */
-const PRIVATE_DIR = sh`t=$(mktemp -d "$d/.fleetbook-XXXXXX")\ntrap 'rm -rf -- "$t"' EXIT\ntmp="$t/$(basename -- "$p")"\n`;
+const PRIVATE_DIR = sh`t=$(mktemp -d "$d/.fleetbook-XXXXXX")
+trap 'rm -rf -- "$t"' EXIT
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
+tmp="$t/$(basename -- "$p")"
+`;
+
+/**
+ * The private directory of a write killed outright (SIGKILL, a host that lost power) cannot remove
+ * itself; the next write into the same directory removes any left an hour ago or more.
+ */
+const STALE_PRIVATE_DIRS = sh`find "$d" -maxdepth 1 -type d -name '.fleetbook-??????' -mmin +60 -exec rm -rf {} + 2>/dev/null || true\n`;
 
 /**
  * Write a file atomically from stdin. Only when exactly `size` bytes with `sha256` arrived (a
@@ -54,7 +64,7 @@ export function writeScript(step: WriteStep, size: number, sha256: string, backu
 p=${step.path}
 d=$(dirname -- "$p")
 [ -d "$d" ] || { echo "directory $d does not exist" >&2; exit 2; }
-${STATE_ROOT}${PRIVATE_DIR}head -c ${size} > "$tmp" || true
+${STATE_ROOT}${STALE_PRIVATE_DIRS}${PRIVATE_DIR}head -c ${size} > "$tmp" || true
 got=$(wc -c < "$tmp"); sum=$(sha256sum < "$tmp" | cut -c1-64)
 if [ "$got" != ${String(size)} ] || [ "$sum" != ${sha256} ]; then echo "${MARK.torn} $got of ${size} bytes arrived" >&2; exit 4; fi
 chown -- ${`${step.owner}:${step.group}`} "$tmp"

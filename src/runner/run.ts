@@ -34,6 +34,8 @@ export interface RunOptions extends Filters {
   readonly redact?: (text: string) => string;
   /** Backups of how many runs each host keeps for `fleetbook rollback` (default 10). */
   readonly keepBackups?: number | undefined;
+  /** Whether anyone sees diffs (--diff, --json); default true. Without, file bytes that only serve a diff are not read. */
+  readonly diffs?: boolean | undefined;
   /** A task's time limit when it sets none (default 3600 s). */
   readonly taskTimeoutSeconds?: number | undefined;
   /** How long to wait for another run's lock on a host before refusing it (default 60 s). */
@@ -186,6 +188,7 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
               who: runWho(runId),
             },
             taskTimeoutSeconds: opts.taskTimeoutSeconds ?? RUN_DEFAULTS.taskTimeoutSeconds,
+            diffs: opts.diffs ?? true,
           });
           log.add({ t: 'status', host: h.name, status: hj.status });
           if (opts.anyErrorsFatal === true && (r.recap.failed > 0 || r.recap.unreachable))

@@ -48,7 +48,7 @@ while IFS=' ' read -r fb_n fb_p <&3; do
   head -c "$fb_p" <&3 > "$fb_d/i"
   setsid /bin/sh "$fb_d/s" < "$fb_d/i" > "$fb_d/o" 2> "$fb_d/e" 3<&- 9<&- &
   fb_j=$!
-  ( IFS= read -r fb_c <&3; kill -TERM -- "-$fb_j" 2>/dev/null; sleep 2; kill -KILL -- "-$fb_j" 2>/dev/null ) 9<&- &
+  ( IFS= read -r fb_c <&3; kill -s TERM -- "-$fb_j" 2>/dev/null; sleep 2; kill -s KILL -- "-$fb_j" 2>/dev/null ) 9<&- &
   fb_w=$!
   wait "$fb_j"; fb_rc=$?
   kill "$fb_w" 2>/dev/null; wait "$fb_w" 2>/dev/null

@@ -37,7 +37,7 @@ interface Pending {
 
 const READY = '@@fbs ready\n';
 const BUSY = '@@fbs busy ';
-const DONE = /^@@fbs done (\d+) (\d+) (\d+)\n/;
+const DONE = /^@@fbs done (\d+) (\d+) (\d+)\n$/;
 
 /**
  * The controller side of a host session (see session-script.ts): one long-lived shell on the host
@@ -45,11 +45,15 @@ const DONE = /^@@fbs done (\d+) (\d+) (\d+)\n/;
  * script; the host lock is held for as long as the session lives.
  */
 export class HostSession {
-  private buf = Buffer.alloc(0);
+  /** Output not parsed yet, as chunks: one Buffer.concat per message, not one per chunk (a 27 MB probe). */
+  private chunks: Buffer[] = [];
+  private buffered = 0;
   private stderr = '';
   private state: 'starting' | 'ready' | 'gone' = 'starting';
   private goneError: Error | undefined;
   private current: Pending | undefined;
+  /** The `done` line of the result being read, once it arrived. */
+  private header: { code: number; out: number; err: number } | undefined;
   /** The previous request's completion: requests are sent one at a time (see the kill line). */
   private tail: Promise<unknown> = Promise.resolve();
   private readonly readyWaiters: Array<{ resolve(): void; reject(e: Error): void }> = [];
@@ -59,7 +63,8 @@ export class HostSession {
     private readonly where: string,
   ) {
     channel.onStdout((chunk) => {
-      this.buf = Buffer.concat([this.buf, chunk]);
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
       this.drain();
     });
     channel.onStderr((chunk) => {
@@ -107,13 +112,36 @@ export class HostSession {
     this.current = undefined;
   }
 
+  /** The first `n` buffered bytes (joined once), or null when fewer have arrived. */
+  private peek(n: number): Buffer | null {
+    if (this.buffered < n) return null;
+    if (this.chunks.length > 1 && (this.chunks[0]?.length ?? 0) < n)
+      this.chunks = [Buffer.concat(this.chunks)];
+    return (this.chunks[0] ?? Buffer.alloc(0)).subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const head = this.peek(n) ?? Buffer.alloc(0);
+    const first = this.chunks[0] ?? Buffer.alloc(0);
+    this.chunks[0] = first.subarray(n);
+    if (this.chunks[0].length === 0) this.chunks.shift();
+    this.buffered -= n;
+    return head;
+  }
+
+  /** A whole line at the start of the output, or null. */
+  private line(): string | null {
+    const head = this.peek(Math.min(this.buffered, 256));
+    if (head === null) return null;
+    const nl = head.indexOf(10);
+    return nl < 0 ? null : this.take(nl + 1).toString('utf8');
+  }
+
   private drain(): void {
     for (;;) {
       if (this.state === 'starting') {
-        const nl = this.buf.indexOf(10);
-        if (nl < 0) return;
-        const line = this.buf.subarray(0, nl + 1).toString('utf8');
-        this.buf = this.buf.subarray(nl + 1);
+        const line = this.line();
+        if (line === null) return;
         if (line === READY) {
           this.state = 'ready';
           for (const w of this.readyWaiters.splice(0)) w.resolve();
@@ -127,18 +155,21 @@ export class HostSession {
         continue;
       }
       if (this.state !== 'ready' || this.current === undefined) return;
-      const head = DONE.exec(this.buf.subarray(0, 64).toString('latin1'));
-      if (head === null) return;
-      const [line = '', rc = '0', out = '0', err = '0'] = head;
-      const start = line.length;
-      const end = start + Number(out) + Number(err);
-      if (this.buf.length < end) return;
-      const stdout = this.buf.subarray(start, start + Number(out)).toString('utf8');
-      const stderr = this.buf.subarray(start + Number(out), end).toString('utf8');
-      this.buf = this.buf.subarray(end);
+      if (this.header === undefined) {
+        const line = this.line();
+        if (line === null) return;
+        const m = DONE.exec(line);
+        if (m === null) continue;
+        this.header = { code: Number(m[1]), out: Number(m[2]), err: Number(m[3]) };
+      }
+      const { code, out, err } = this.header;
+      if (this.buffered < out + err) return;
+      this.header = undefined;
+      const stdout = this.take(out).toString('utf8');
+      const stderr = this.take(err).toString('utf8');
       const done = this.current;
       this.current = undefined;
-      done.resolve({ code: Number(rc), stdout, stderr, ...(done.killed ? { killed: true } : {}) });
+      done.resolve({ code, stdout, stderr, ...(done.killed ? { killed: true } : {}) });
     }
   }
 

@@ -241,7 +241,10 @@ async function runTaskWithin(
   try {
     const t2 = performance.now();
     for (const change of changes) await applyChange(ctx, change, index);
-    if (changes.length > 0) ctx.cache.invalidate();
+    const steps = changes.flatMap((c) => c.steps);
+    if (steps.every((st) => st.op === 'write'))
+      ctx.cache.forgetPaths(steps.map((st) => (st.op === 'write' ? st.path : '')));
+    else ctx.cache.invalidate();
     // A plan's note describes what the verify actions would do; once they ran, their results say more.
     const notes: string[] =
       plan.status === 'ok' && plan.note !== undefined && verify.length === 0 ? [plan.note] : [];

@@ -23,10 +23,11 @@ export const HOSTS = {
   reload: ['lab16'],
   rollout: range(17, 36),
   lab: ['lab37', 'lab38'],
+  faults: ['lab39', 'lab40', 'lab41'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Every file asks for the same lab size, so no file shrinks or grows it under another. */
-export const LAB_SIZE = 38;
+export const LAB_SIZE = 41;
 
 /**
  * The lab every e2e file shares, started (or reused) once per file, with this file's hosts reset
