@@ -7,13 +7,19 @@ import { HostSession } from '../../src/runner/session.ts';
 // The host session's shell (session-script.ts) under the controller's own /bin/sh (dash on
 // Debian, as on the hosts), through the local transport.
 
-const open = (lock: 'none' | 'exclusive' = 'none', wait = 0) =>
-  HostSession.open(connectLocal(), 'self', {
+const opened: HostSession[] = [];
+const open = async (lock: 'none' | 'exclusive' = 'none', wait = 0): Promise<HostSession> => {
+  const s = await HostSession.open(connectLocal(), 'self', {
     become: false,
     lock,
     lockWaitSeconds: wait,
     who: 'unit test',
   });
+  opened.push(s);
+  return s;
+};
+// A failed assertion must not leave a session (a child process) keeping the test file alive.
+after(() => Promise.all(opened.map((s) => s.close().catch(() => undefined))));
 
 /** Whether a process whose command line contains `marker` is running. */
 function running(marker: string): Promise<boolean> {
@@ -22,7 +28,9 @@ function running(marker: string): Promise<boolean> {
       '-c',
       `for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -v grep | grep -q -- '${marker}'`,
     ]);
-    p.on('close', (code) => resolve(code === 0));
+    p.on('close', (code) => {
+      resolve(code === 0);
+    });
   });
 }
 
