@@ -204,7 +204,8 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
       opts.emit(rollbackEvent(name, u));
     });
   }
-  if (!opts.check && !tally.unreachable) {
+  // Only a run that changed the host adds backups; one that did not leaves pruning to the next that does.
+  if (!opts.check && !tally.unreachable && journal.undo.length > 0) {
     try {
       const pruned = await r.pruneBackups(opts.keepBackups);
       if (pruned.length > 0) journal.prunedBackups = pruned;
