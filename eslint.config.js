@@ -2,7 +2,15 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.fleetbook/**', 'bench/results/**', 'examples/**/*.py'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      '.fleetbook/**',
+      'bench/results/**',
+      'examples/**/*.py',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

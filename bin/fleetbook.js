@@ -1,13 +1,26 @@
 #!/usr/bin/env node
-// The heavy dependencies load first, natively: once tsx's loader hooks are registered, every module
-// import goes through them (typebox alone is ~500 modules), which made startup ~0.3 s slower.
-// These are the same module instances the engine imports later.
-await Promise.all(
-  ['typebox', 'ajv', 'ajv-formats', 'yaml', 'node-ssh', 'ejs', '@commander-js/extra-typings'].map(
-    (m) => import(m),
-  ),
-);
-// Playbooks, inventories and custom tasks are TypeScript: load tsx before the CLI so they can be imported.
-const { register } = await import('tsx/esm/api');
-register();
-await import('../src/cli/main.ts');
+// One engine per process: a fleetbook run through npx or a global install hands over to the
+// project's own copy when there is one, the copy its playbooks' `import 'fleetbook'` resolves to.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+function cliOf(root) {
+  return join(root, 'dist', 'src', 'cli', 'main.js');
+}
+
+let cli = cliOf(dirname(dirname(fileURLToPath(import.meta.url))));
+try {
+  const local = createRequire(join(process.cwd(), 'index.js')).resolve('fleetbook/package.json');
+  if (existsSync(cliOf(dirname(local)))) cli = cliOf(dirname(local));
+} catch {
+  // no fleetbook in this project: this copy runs
+}
+if (!existsSync(cli)) {
+  console.error(
+    `fleetbook: ${cli} is missing: run \`npm run build\` in ${dirname(dirname(dirname(dirname(cli))))}`,
+  );
+  process.exit(1);
+}
+await import(pathToFileURL(cli).href);

@@ -50,7 +50,7 @@ import {
   type Step,
   type TaskEntry,
   type VerifyAction,
-} from '../src/index.ts';
+} from 'fleetbook';
 import {
   aptInstall,
   command,
@@ -61,7 +61,7 @@ import {
   ensureUser,
   templateFile,
   verifyMail,
-} from '../tasks/index.ts';
+} from 'fleetbook/tasks';
 
 // ---------------------------------------------------------------------------------------------
 // Vars

@@ -22,6 +22,10 @@ function run(cmd, args) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
+if (which === 'all' || which === 'e2e') {
+  // End-to-end tests run the CLI as users get it: compiled, from dist/.
+  run('npx', ['tsc', '-p', 'tsconfig.build.json']);
+}
 if (which === 'all' || which === 'types') {
   // Type tests: test/types/*.ts hold @ts-expect-error lines that must stay errors.
   run('npx', ['tsc', '--noEmit', '-p', '.']);
@@ -33,6 +37,17 @@ for (const suite of suites.filter((s) => s !== 'types')) {
     process.exit(1);
   }
   // e2e files share one lab, so they run one file at a time.
-  const concurrency = suite === 'e2e' ? ['--test-concurrency=1'] : [];
-  run(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...list]);
+  // A hung test fails (and names itself) instead of eating CI's whole budget.
+  const concurrency =
+    suite === 'e2e' ? ['--test-concurrency=1', '--test-timeout=600000'] : ['--test-timeout=60000'];
+  // Tests import the engine from its sources, and so must what they load in-process: with this
+  // condition `import 'fleetbook'` means src/ (package.json exports), one engine per process.
+  run(process.execPath, [
+    '--conditions=fleetbook-source',
+    '--import',
+    'tsx',
+    '--test',
+    ...concurrency,
+    ...list,
+  ]);
 }

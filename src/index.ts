@@ -48,6 +48,7 @@ export {
   ServiceName,
 } from './core/params.ts';
 export { renderTemplate, templateData } from './render/template.ts';
+export { projectRoot } from './core/project.ts';
 export type { DesiredFile, Attributes, FileTaskParams } from './core/file-change.ts';
 export { fileDiff, sensitiveFileDiff, maskLine, MASK } from './core/diff.ts';
 export { maskSecrets, truncate } from './core/secret-mask.ts';

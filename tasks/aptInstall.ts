@@ -18,7 +18,7 @@ import {
   type Static,
   type Step,
   PackageName,
-} from '../src/index.ts';
+} from 'fleetbook';
 
 const DebconfType = Type.Union([
   Type.Literal('string'),

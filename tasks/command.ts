@@ -10,7 +10,7 @@ import {
   type CommandFact,
   type Static,
   AbsPath,
-} from '../src/index.ts';
+} from 'fleetbook';
 
 const Params = Type.Object(
   {

@@ -10,7 +10,8 @@ import {
   planWholeFile,
   wholeFileProbe,
   desiredFile,
-} from '../src/index.ts';
+  projectRoot,
+} from 'fleetbook';
 
 const Params = Type.Object(
   {
@@ -27,7 +28,8 @@ export type CopyFileParams = Static<typeof Params>;
 async function localContent(p: CopyFileParams): Promise<Buffer> {
   if (p.content !== undefined) return Buffer.from(p.content, 'utf8');
   const src = p.src ?? '';
-  const abs = path.resolve(process.cwd(), src);
+  const root = projectRoot();
+  const abs = path.resolve(root, src);
   try {
     return await readFile(abs);
   } catch (err) {
@@ -39,7 +41,7 @@ async function localContent(p: CopyFileParams): Promise<Buffer> {
           ? 'it is a directory'
           : (err as Error).message;
     throw new ConfigError(
-      `src: cannot read local file ${src} (${why}; paths are relative to ${process.cwd()})`,
+      `src: cannot read local file ${src} (${why}; paths are relative to the project, ${root})`,
       { field: 'src' },
     );
   }

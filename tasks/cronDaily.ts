@@ -8,7 +8,7 @@ import {
   wholeFileProbe,
   renderTemplate,
   templateData,
-} from '../src/index.ts';
+} from 'fleetbook';
 
 const Params = Type.Object(
   {

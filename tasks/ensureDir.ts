@@ -13,7 +13,7 @@ import {
   Mode,
   accountProbe,
   missingAccount,
-} from '../src/index.ts';
+} from 'fleetbook';
 
 const Params = Type.Object(
   {

@@ -12,7 +12,7 @@ import {
   type ServiceFact,
   type Static,
   type Step,
-} from '../src/index.ts';
+} from 'fleetbook';
 import { activeCheck, unitFilePaths } from './serviceRestart.ts';
 
 const Params = Type.Object(

@@ -14,7 +14,7 @@ import {
   type UserFact,
   AbsPath,
   AccountName,
-} from '../src/index.ts';
+} from 'fleetbook';
 
 const Params = Type.Object(
   {

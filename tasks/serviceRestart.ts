@@ -15,7 +15,7 @@ import {
   type ServiceFact,
   type VerifyAction,
   type Static,
-} from '../src/index.ts';
+} from 'fleetbook';
 
 const Params = Type.Object(
   {

@@ -9,7 +9,7 @@ import {
   desiredFile,
   renderTemplate,
   templateData,
-} from '../src/index.ts';
+} from 'fleetbook';
 
 const Params = Type.Object(
   {

@@ -9,7 +9,7 @@ import {
   type Script,
   type VerifyAction,
   type Static,
-} from '../src/index.ts';
+} from 'fleetbook';
 import {
   formatEntry,
   judgeDma,

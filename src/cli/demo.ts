@@ -1,10 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command } from '@commander-js/extra-typings';
-import { parse, stringify } from 'yaml';
 import { Redactor } from '../reporter/redact.ts';
-import { terminalReporter } from '../reporter/terminal.ts';
-import { runPlaybook } from '../runner/run.ts';
-import { setSecret } from '../secrets/store.ts';
 
 const PLAYBOOK = 'playbooks/django-production.ts';
 const INVENTORY = 'inventories/lab-django.yaml';
@@ -22,6 +18,13 @@ export function demoCommand(): Command<[], { hosts: string }> {
     )
     .option('--hosts <n>', 'lab hosts', '3')
     .action(async (o) => {
+      const [{ parse, stringify }, { terminalReporter }, { runPlaybook }, { setSecret }] =
+        await Promise.all([
+          import('yaml'),
+          import('../reporter/terminal.ts'),
+          import('../runner/run.ts'),
+          import('../secrets/store.ts'),
+        ]);
       const say = (s: string): void => {
         process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
       };

@@ -1,21 +1,28 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { ConfigError, errorMessage } from '../core/errors.ts';
-import { jsonReporter } from '../reporter/json.ts';
-import { formatProfile, ProfileCollector } from '../reporter/profile.ts';
 import type { RunEvent } from '../runner/events.ts';
 import { Redactor } from '../reporter/redact.ts';
-import { terminalReporter } from '../reporter/terminal.ts';
-import { EXIT, runPlaybook } from '../runner/run.ts';
+import { EXIT } from '../runner/exit-codes.ts';
 import { parseSerial, type Serial } from '../runner/rollout.ts';
 import { addRunsCommands } from './runs.ts';
 import { labCommand } from './lab.ts';
 import { demoCommand } from './demo.ts';
 import { secretCommand } from './secret.ts';
+import { initCommand } from './init.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+/** fleetbook's own package.json, found upwards: this file runs from src/ or from dist/src/. */
+function ownPackage(): { version: string } {
+  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
+    const file = new URL('package.json', dir);
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'fleetbook') return pkg;
+    }
+    if (dir.pathname === '/') throw new Error('fleetbook: its package.json is missing');
+  }
+}
+const pkg = ownPackage();
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -144,6 +151,18 @@ program
   .option('-v, --verbose', 'also show details of tasks that were ok', false)
   .addOption(new Option('--no-color', 'plain output'))
   .action(async (playbook, o) => {
+    // Loaded here, not at the top: `fleetbook --version` or `--help` need none of the engine.
+    const [
+      { jsonReporter },
+      { formatProfile, ProfileCollector },
+      { terminalReporter },
+      { runPlaybook },
+    ] = await Promise.all([
+      import('../reporter/json.ts'),
+      import('../reporter/profile.ts'),
+      import('../reporter/terminal.ts'),
+      import('../runner/run.ts'),
+    ]);
     const write = (s: string): void => {
       process.stdout.write(s);
     };
@@ -203,6 +222,7 @@ addRunsCommands(program, redactor);
 program.addCommand(labCommand());
 program.addCommand(demoCommand());
 program.addCommand(secretCommand());
+program.addCommand(initCommand(pkg.version));
 
 try {
   await program.parseAsync();

@@ -1,9 +1,9 @@
 import { Command } from '@commander-js/extra-typings';
-import { listJournals, loadJournal } from '../runner/journal.ts';
-import { runDetails, runLine } from '../reporter/runs-view.ts';
-import { rollbackRun } from '../runner/rollback-run.ts';
-import { terminalReporter } from '../reporter/terminal.ts';
 import type { Redactor } from '../reporter/redact.ts';
+
+// Each command loads what it needs when it runs: the CLI starts without the engine.
+const journals = () => import('../runner/journal.ts');
+const views = () => import('../reporter/runs-view.ts');
 
 /** `runs`, `show RUN_ID` and `rollback RUN_ID`: the run journals kept in .fleetbook/runs. */
 export function addRunsCommands(program: Command, redactor: Redactor): void {
@@ -12,6 +12,7 @@ export function addRunsCommands(program: Command, redactor: Redactor): void {
     .description('list recent runs (newest first)')
     .option('-n, --number <n>', 'how many', '20')
     .action(async (o) => {
+      const [{ listJournals }, { runLine }] = await Promise.all([journals(), views()]);
       const all = await listJournals(1000);
       for (const j of all.slice(0, Number(o.number))) process.stdout.write(`${runLine(j, all)}\n`);
     });
@@ -20,6 +21,10 @@ export function addRunsCommands(program: Command, redactor: Redactor): void {
     .description('show what a run did on each host')
     .argument('<run-id>')
     .action(async (runId) => {
+      const [{ listJournals, loadJournal }, { runDetails }] = await Promise.all([
+        journals(),
+        views(),
+      ]);
       process.stdout.write(runDetails(await loadJournal(runId), await listJournals(1000)));
     });
   program
@@ -36,6 +41,10 @@ export function addRunsCommands(program: Command, redactor: Redactor): void {
     .option('--lock-wait <s>', 'wait up to S seconds for another run holding a host', '60')
     .option('--connect-timeout <s>', 'give up connecting to a host after S seconds', '15')
     .action(async (runId, o) => {
+      const [{ rollbackRun }, { terminalReporter }] = await Promise.all([
+        import('../runner/rollback-run.ts'),
+        import('../reporter/terminal.ts'),
+      ]);
       const emit = terminalReporter((s) => process.stdout.write(s), redactor, {
         diff: false,
         color: process.stdout.isTTY,

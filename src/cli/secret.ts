@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from '@commander-js/extra-typings';
 import { displayPath } from '../core/paths.ts';
-import { listSecrets, setSecret } from '../secrets/store.ts';
+
+const store = () => import('../secrets/store.ts');
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -22,6 +23,7 @@ export function secretCommand(): Command {
     .action(async (environment, name, o) => {
       const value =
         o.fromFile !== undefined ? await readFile(o.fromFile, 'utf8') : await readStdin();
+      const { setSecret } = await store();
       const file = await setSecret(environment, name, value);
       process.stdout.write(`secret ${name} set for ${environment} in ${displayPath(file)}\n`);
     });
@@ -30,6 +32,7 @@ export function secretCommand(): Command {
     .description('list the names (never the values) of the secrets set for an environment')
     .argument('<environment>')
     .action(async (environment) => {
+      const { listSecrets } = await store();
       for (const n of await listSecrets(environment)) process.stdout.write(`${n}\n`);
     });
   return secret;

@@ -2,7 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { displayPath } from '../core/paths.ts';
-import { pathToFileURL } from 'node:url';
+import { importUserModule } from '../core/user-module.ts';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigError } from '../core/errors.ts';
 import { validate } from '../core/schema.ts';
@@ -88,7 +88,7 @@ async function readDefinition(file: string): Promise<InventoryDefinition> {
   if (ext === '.ts' || ext === '.js' || ext === '.mjs') {
     let mod: { default?: unknown };
     try {
-      mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      mod = await importUserModule(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ERR_MODULE_NOT_FOUND' && String(err).includes(file))

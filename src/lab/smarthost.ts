@@ -98,8 +98,8 @@ export async function ensureSmarthost(paths: LabPaths, log: LabLog): Promise<Sma
     child = spawn(
       process.execPath,
       [
-        '--import',
-        tsxImport(),
+        // from the sources (tests, the repository's lab) the entry is TypeScript
+        ...(ENTRY.endsWith('.ts') ? ['--import', tsxImport()] : []),
         ENTRY,
         paths.root,
         String(SMARTHOST_PORT),

@@ -14,15 +14,16 @@ import vm from 'node:vm';
 import ejs from 'ejs';
 import { ConfigError } from '../core/errors.ts';
 import { displayPath } from '../core/paths.ts';
+import { projectRoot } from '../core/project.ts';
 import type { HostView } from '../core/task.ts';
 
 type Render = (data: Record<string, unknown>) => string;
 
-/** Where templates live: `$FLEETBOOK_TEMPLATES`, else `<cwd>/templates`. Read on every call so tests can point it elsewhere. */
+/** Where templates live: `$FLEETBOOK_TEMPLATES`, else `templates/` in the project. Read on every call so tests can point it elsewhere. */
 export function templatesRoot(): string {
   const fromEnv = process.env['FLEETBOOK_TEMPLATES'];
   return path.resolve(
-    fromEnv !== undefined && fromEnv !== '' ? fromEnv : path.join(process.cwd(), 'templates'),
+    fromEnv !== undefined && fromEnv !== '' ? fromEnv : path.join(projectRoot(), 'templates'),
   );
 }
 

@@ -1,14 +1,16 @@
 import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { displayPath } from '../core/paths.ts';
-import { pathToFileURL } from 'node:url';
+import { useProjectOf } from '../core/project.ts';
+import { importUserModule } from '../core/user-module.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Playbook } from '../core/playbook.ts';
 
 /** Where in the user's own code an error was thrown: the first stack frame outside node and packages. */
 export function throwSite(err: Error): string | undefined {
   for (const line of (err.stack ?? '').split('\n').slice(1)) {
-    const m = /\(?((?:file:\/\/)?\/[^()]+?):(\d+):(\d+)\)?$/.exec(line.trim());
+    // "at f (/a/b.ts:1:2)" or "at /a/b.ts:1:2"; never node's own "(node:internal/...)" frames
+    const m = /(?:^at |\()((?:file:\/\/)?\/[^()]+?):(\d+):(\d+)\)?$/.exec(line.trim());
     if (m === null) continue;
     const path = (m[1] ?? '').replace(/^file:\/\//, '');
     if (path.includes('/node_modules/') || path.startsWith('node:')) continue;
@@ -26,9 +28,10 @@ export async function loadPlaybook(path: string): Promise<{ playbook: Playbook; 
   } catch {
     throw new ConfigError('playbook file not found', { file });
   }
+  useProjectOf(abs);
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+    mod = await importUserModule(abs);
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(err.message, { ...err.source, file });
     const at = err instanceof Error ? throwSite(err) : undefined;

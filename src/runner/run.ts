@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EXIT } from './exit-codes.ts';
 import pLimit from 'p-limit';
 import { checkEnvironment } from '../core/environments.ts';
 import { ConfigError } from '../core/errors.ts';
@@ -51,7 +52,7 @@ export interface RunResult {
   readonly exitCode: number;
 }
 
-export const EXIT = { ok: 0, config: 1, failed: 2, unreachable: 4 } as const;
+export { EXIT };
 
 export function newRunId(now = new Date()): string {
   return `${now

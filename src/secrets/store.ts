@@ -5,6 +5,7 @@ import { ConfigError } from '../core/errors.ts';
 import { MIN_SECRET_LENGTH } from '../core/secret-mask.ts';
 import { withStateLock } from '../state/lock.ts';
 import { displayPath } from '../core/paths.ts';
+import { projectRoot } from '../core/project.ts';
 import type { SecretSpec } from '../core/playbook.ts';
 
 /**
@@ -12,7 +13,7 @@ import type { SecretSpec } from '../core/playbook.ts';
  * control (`.fleetbook/` is git-ignored): never in an inventory, never on a command line.
  */
 export function secretsDir(): string {
-  return resolve(process.env.FLEETBOOK_SECRETS_DIR ?? join(process.cwd(), '.fleetbook', 'secrets'));
+  return resolve(process.env.FLEETBOOK_SECRETS_DIR ?? join(projectRoot(), '.fleetbook', 'secrets'));
 }
 
 export function secretsFile(environment: string): string {

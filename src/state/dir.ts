@@ -1,9 +1,10 @@
 import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { projectRoot } from '../core/project.ts';
 
 /** Controller-side state (run journals, owed handlers): `.fleetbook/` in the project, git-ignored. */
 export function stateDir(): string {
-  return resolve(process.env.FLEETBOOK_STATE_DIR ?? join(process.cwd(), '.fleetbook'));
+  return resolve(process.env.FLEETBOOK_STATE_DIR ?? join(projectRoot(), '.fleetbook'));
 }
 
 let counter = 0;

@@ -24,10 +24,11 @@ export const HOSTS = {
   rollout: range(17, 36),
   lab: ['lab37', 'lab38'],
   faults: ['lab39', 'lab40', 'lab41'],
+  package: ['lab42'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Every file asks for the same lab size, so no file shrinks or grows it under another. */
-export const LAB_SIZE = 41;
+export const LAB_SIZE = 42;
 
 /**
  * The lab every e2e file shares, started (or reused) once per file, with this file's hosts reset
@@ -77,6 +78,9 @@ export interface CliResult {
 }
 
 /** Run the real CLI as a user would, from the project root. */
+/** No CLI call in these tests takes this long; one that does has hung, and says where. */
+const CLI_HANG_MS = 300_000;
+
 export function fleetbook(
   args: readonly string[],
   env: Record<string, string> = {},
@@ -91,7 +95,17 @@ export function fleetbook(
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
+    const hung = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `fleetbook ${args.join(' ')} hung for ${CLI_HANG_MS / 1000} s\n` +
+            `stdout (end): ${stdout.slice(-4000)}\nstderr (end): ${stderr.slice(-4000)}`,
+        ),
+      );
+    }, CLI_HANG_MS);
     child.on('close', (code) => {
+      clearTimeout(hung);
       const events = args.includes('--json')
         ? stdout
             .split('\n')

@@ -1,6 +1,6 @@
 // Plain JavaScript, so no compiler stands between a typo and the runner: FB_CASE picks the mistake.
-import { definePlaybook } from '../../../src/index.ts';
-import { copyFile, cronDaily, ensureDir, templateFile } from '../../../tasks/index.ts';
+import { definePlaybook } from 'fleetbook';
+import { copyFile, cronDaily, ensureDir, templateFile } from 'fleetbook/tasks';
 
 const mistakes = {
   unknownParam: () => ensureDir({ path: '/srv/fb-bad', mdoe: '0755' }),

@@ -2,8 +2,8 @@
 // lines that hold the secrets: the secret canary test proves that not even a failing task's
 // output lets them through, and that the rollback puts the host back.
 import main from '../../../playbooks/django-production.ts';
-import type { Playbook } from '../../../src/index.ts';
-import { command } from '../../../tasks/index.ts';
+import type { Playbook } from 'fleetbook';
+import { command } from 'fleetbook/tasks';
 
 const fail = command({
   run: "{ grep -h '^SECRET_KEY' /etc/opt/fbdemo/settings.py; cat /etc/dma/auth.conf; echo 'forced failure'; } >&2; exit 1",

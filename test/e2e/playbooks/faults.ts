@@ -4,8 +4,8 @@
 // - slow: a file tagged FB_TAG, written after a slow step (concurrent runs);
 // - canary: the secret `canary` (set with `fleetbook secret set` by the test) in a template, a
 //   command and a failure.
-import { definePlaybook } from '../../../src/index.ts';
-import { command, copyFile, ensureDir, templateFile } from '../../../tasks/index.ts';
+import { definePlaybook } from 'fleetbook';
+import { command, copyFile, ensureDir, templateFile } from 'fleetbook/tasks';
 
 const mode = process.env.FB_MODE ?? 'files';
 const tag = process.env.FB_TAG ?? 'old';

@@ -1,5 +1,5 @@
 // One playbook per built-in task, chosen by FB_CASE, for the Ansible-style four passes.
-import { definePlaybook, type TaskEntry, type Task } from '../../../src/index.ts';
+import { definePlaybook, type TaskEntry, type Task } from 'fleetbook';
 import {
   aptInstall,
   command,
@@ -9,7 +9,7 @@ import {
   ensureUser,
   serviceRestart,
   templateFile,
-} from '../../../tasks/index.ts';
+} from 'fleetbook/tasks';
 
 const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
   ensureDir: {

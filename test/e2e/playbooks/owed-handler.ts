@@ -1,6 +1,6 @@
 // A change that notifies a restart, then (with FB_FAIL=1) a failing task before handlers run.
-import { definePlaybook } from '../../../src/index.ts';
-import { command, copyFile, serviceRestart } from '../../../tasks/index.ts';
+import { definePlaybook } from 'fleetbook';
+import { command, copyFile, serviceRestart } from 'fleetbook/tasks';
 
 export default definePlaybook({
   name: 'owed handler',

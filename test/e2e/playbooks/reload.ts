@@ -1,6 +1,6 @@
 // nginx's site on the address FB_LISTEN, reloaded when it changes.
-import { definePlaybook } from '../../../src/index.ts';
-import { copyFile, serviceRestart } from '../../../tasks/index.ts';
+import { definePlaybook } from 'fleetbook';
+import { copyFile, serviceRestart } from 'fleetbook/tasks';
 
 export default definePlaybook({
   name: 'reload',

@@ -1,5 +1,5 @@
 // A playbook whose 5th task fails on the hosts listed in FB_FAIL_HOSTS ("all" for every host).
-import { definePlaybook } from '../../../src/index.ts';
+import { definePlaybook } from 'fleetbook';
 import {
   aptInstall,
   command,
@@ -7,7 +7,7 @@ import {
   ensureDir,
   serviceRestart,
   templateFile,
-} from '../../../tasks/index.ts';
+} from 'fleetbook/tasks';
 
 const failOn = (process.env.FB_FAIL_HOSTS ?? '').split(',');
 const tag = process.env.FB_TAG ?? 'one';

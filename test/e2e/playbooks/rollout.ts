@@ -1,6 +1,6 @@
 // A light playbook for rollout tests: a file, an optional slow step, a failure on FB_FAIL_HOSTS.
-import { definePlaybook } from '../../../src/index.ts';
-import { command, copyFile } from '../../../tasks/index.ts';
+import { definePlaybook } from 'fleetbook';
+import { command, copyFile } from 'fleetbook/tasks';
 
 const failOn = (process.env.FB_FAIL_HOSTS ?? '').split(',');
 const slow = Number(process.env.FB_SLOW_SECONDS ?? '0');

@@ -1,6 +1,6 @@
 // A unit of our own, started and enabled by ensureService; with FB_FAIL=1 a later task fails.
-import { definePlaybook } from '../../../src/index.ts';
-import { command, copyFile, ensureService } from '../../../tasks/index.ts';
+import { definePlaybook } from 'fleetbook';
+import { command, copyFile, ensureService } from 'fleetbook/tasks';
 
 export default definePlaybook({
   name: 'service',

@@ -1,5 +1,5 @@
 // The six built-in tasks together: a host that relays its mail through the lab smarthost.
-import { definePlaybook, Type } from '../../../src/index.ts';
+import { definePlaybook, Type } from 'fleetbook';
 import {
   aptInstall,
   cronDaily,
@@ -7,7 +7,7 @@ import {
   serviceRestart,
   templateFile,
   verifyMail,
-} from '../../../tasks/index.ts';
+} from 'fleetbook/tasks';
 
 export default definePlaybook({
   name: 'six tasks',

@@ -1,8 +1,8 @@
 // What a run changes must come back exactly on rollback: a new user and its group, a setuid
 // file's owner, a hard-linked file's content; and a validate sees only the new file. Which parts
 // run is chosen by FB_PARTS (comma separated); FB_FAIL=1 adds a failing last task.
-import { definePlaybook } from '../../../src/index.ts';
-import { command, copyFile, ensureUser } from '../../../tasks/index.ts';
+import { definePlaybook } from 'fleetbook';
+import { command, copyFile, ensureUser } from 'fleetbook/tasks';
 
 const parts = new Set((process.env.FB_PARTS ?? '').split(','));
 const tag = process.env.FB_TAG ?? 'new';
