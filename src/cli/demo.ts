@@ -1,3 +1,4 @@
+import { useColor } from '../reporter/color.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command } from '@commander-js/extra-typings';
 import { Redactor } from '../reporter/redact.ts';
@@ -71,7 +72,7 @@ export function demoCommand(): Command<[], { hosts: string }> {
       const emit = (diff: boolean) =>
         terminalReporter((s) => process.stdout.write(s), redactor, {
           diff,
-          color: process.stdout.isTTY,
+          color: useColor(),
           verbose: false,
         });
       const run = (check: boolean) =>

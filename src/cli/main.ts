@@ -1,3 +1,4 @@
+import { useColor } from '../reporter/color.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { ConfigError, errorMessage } from '../core/errors.ts';
@@ -67,7 +68,8 @@ const program = new Command()
   .name('fleetbook')
   .description('Typed, idempotent configuration playbooks in TypeScript, run over SSH.')
   .version(pkg.version)
-  .showHelpAfterError();
+  // One error and where to read more, not the whole help (inherited by every command).
+  .showHelpAfterError('(add --help for usage)');
 
 program
   .command('run')
@@ -81,6 +83,23 @@ program
   )
   .option('-D, --diff', 'show the diff of every change (file content, attributes, packages)', false)
   .option('-l, --limit <pattern>', 'only these hosts/groups: "web,db", "lab*", "!lab3", "&staging"')
+  .option(
+    '-e, --extra-vars <vars>',
+    'vars that win over all others: key=value (text), a JSON object, or @file.yaml; repeatable',
+    (v: string, all: string[]) => [...all, v],
+    [] as string[],
+  )
+  .option('-u, --user <name>', 'connect as this user on every host (overrides the inventory)')
+  .option('--private-key <file>', 'SSH private key for every host (overrides the inventory)')
+  .option('-b, --become', 'act as root through sudo -n on every host (overrides the inventory)')
+  .option('--list-hosts', 'print the hosts this run would target; connect to nothing', false)
+  .option('--list-tasks', 'print the tasks each host would run; connect to nothing', false)
+  .option('--list-tags', "print the playbook's tags; connect to nothing", false)
+  .option(
+    '--syntax-check',
+    'load and validate the playbook, inventory, vars, tasks and templates; connect to nothing',
+    false,
+  )
   .option('-f, --forks <n>', 'hosts run in parallel', positiveInt, 20)
   .option(
     '-t, --tags <tags>',
@@ -151,6 +170,33 @@ program
   .option('-v, --verbose', 'also show details of tasks that were ok', false)
   .addOption(new Option('--no-color', 'plain output'))
   .action(async (playbook, o) => {
+    const { parseExtraVars } = await import('../runner/extra-vars.ts');
+    const inputs = {
+      playbook,
+      inventory: o.inventory,
+      check: o.check,
+      limit: o.limit,
+      tags: o.tags,
+      skipTags: o.skipTags,
+      retry: o.retry,
+      extraVars: await parseExtraVars(o.extraVars),
+      connection: { user: o.user, key: o.privateKey, become: o.become },
+      onSecret: (v: string) => {
+        redactor.add(v);
+      },
+    };
+    const views = ['listHosts', 'listTasks', 'listTags', 'syntaxCheck'] as const;
+    const listing = views.filter((v) => o[v]);
+    if (listing.length > 0) {
+      const [{ prepareRun }, inspect] = await Promise.all([
+        import('../runner/prepare-run.ts'),
+        import('../runner/inspect.ts'),
+      ]);
+      const run = await prepareRun(inputs, { connecting: false });
+      for (const w of run.warnings) process.stderr.write(`fleetbook: warning: ${w}\n`);
+      for (const view of listing) process.stdout.write(redactor.redact(`${inspect[view](run)}\n`));
+      return;
+    }
     // Loaded here, not at the top: `fleetbook --version` or `--help` need none of the engine.
     const [
       { jsonReporter },
@@ -170,7 +216,7 @@ program
       ? jsonReporter(write, redactor)
       : terminalReporter(write, redactor, {
           diff: o.diff,
-          color: o.color && process.stdout.isTTY,
+          color: useColor(o.color),
           verbose: o.verbose,
         });
     const profile = new ProfileCollector();
@@ -180,19 +226,13 @@ program
     };
     const result = await runPlaybook(
       {
-        playbook,
-        inventory: o.inventory,
-        check: o.check,
-        limit: o.limit,
+        ...inputs,
         forks: o.forks,
-        tags: o.tags,
-        skipTags: o.skipTags,
         rollback: o.rollback,
         acceptNewHostKeys: o.acceptNewHostKeys,
         serial: o.serial,
         maxFailPercent: o.maxFailPercent,
         anyErrorsFatal: o.anyErrorsFatal,
-        retry: o.retry,
         keepBackups: o.keepBackups,
         diffs: o.diff || o.json,
         taskTimeoutSeconds: o.taskTimeout,
@@ -200,9 +240,6 @@ program
         connectTimeoutSeconds: o.connectTimeout,
         aliveTimeoutSeconds: o.aliveTimeout,
         redact: (t) => redactor.redact(t),
-        onSecret: (v) => {
-          redactor.add(v);
-        },
       },
       emit,
     );

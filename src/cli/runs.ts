@@ -1,3 +1,4 @@
+import { useColor } from '../reporter/color.ts';
 import { Command } from '@commander-js/extra-typings';
 import type { Redactor } from '../reporter/redact.ts';
 
@@ -47,7 +48,7 @@ export function addRunsCommands(program: Command, redactor: Redactor): void {
       ]);
       const emit = terminalReporter((s) => process.stdout.write(s), redactor, {
         diff: false,
-        color: process.stdout.isTTY,
+        color: useColor(),
         verbose: false,
       });
       process.exitCode = await rollbackRun(

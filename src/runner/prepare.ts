@@ -4,6 +4,7 @@ import { validate } from '../core/schema.ts';
 import type { HostView, Task } from '../core/task.ts';
 import type { Inventory, ResolvedHost } from '../inventory/load.ts';
 import type { PreparedHost, PreparedTask } from './host-run.ts';
+import { extraVarsError, NO_EXTRA_VARS, type ExtraVars } from './extra-vars.ts';
 
 export interface Filters {
   readonly tags?: readonly string[] | undefined;
@@ -39,10 +40,15 @@ export async function prepareHost(
   h: ResolvedHost,
   filters: Filters,
   secrets: Readonly<Record<string, string>>,
+  extra: ExtraVars = NO_EXTRA_VARS,
 ): Promise<PreparedHost> {
-  const vars = { ...pb.vars, ...h.vars };
+  const vars = { ...pb.vars, ...h.vars, ...extra.vars };
   if (pb.varsSchema !== undefined) {
-    validate(pb.varsSchema, vars, { file: inv.file, host: h.name });
+    try {
+      validate(pb.varsSchema, vars, { file: inv.file, host: h.name });
+    } catch (err) {
+      throw (err instanceof ConfigError ? extraVarsError(err, extra) : undefined) ?? err;
+    }
   }
   const view: HostView = {
     name: h.name,

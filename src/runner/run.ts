@@ -1,36 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { EXIT } from './exit-codes.ts';
 import pLimit from 'p-limit';
-import { checkEnvironment } from '../core/environments.ts';
-import { ConfigError } from '../core/errors.ts';
-import { checkKeyFiles, loadInventory } from '../inventory/load.ts';
-import { targetHosts } from '../inventory/select.ts';
-import { loadSecrets } from '../secrets/store.ts';
 import { connector } from '../transport/connect.ts';
 import { connectSettings, RUN_DEFAULTS, runWho } from './settings.ts';
 import type { Emit, HostRecap } from './events.ts';
-import { runHost, type PreparedHost } from './host-run.ts';
-import { lastRun, newHostJournal, RunLog, saveJournal, type Journal } from './journal.ts';
-import { loadPlaybook } from './load-playbook.ts';
+import { runHost } from './host-run.ts';
+import { newHostJournal, RunLog, saveJournal, type Journal } from './journal.ts';
 import { owedHandlers, saveOwedHandlers } from './pending.ts';
-import { prepareHost, type Filters } from './prepare.ts';
+import { prepareRun, type RunInputs } from './prepare-run.ts';
 import { batches, batchStopsRollout, type Serial } from './rollout.ts';
 
-export interface RunOptions extends Filters {
-  readonly playbook: string;
-  readonly inventory: string;
-  readonly check: boolean;
-  readonly limit?: string | undefined;
+export interface RunOptions extends RunInputs {
   readonly forks: number;
   readonly rollback: boolean;
   readonly acceptNewHostKeys: boolean;
   readonly serial?: Serial | undefined;
   readonly maxFailPercent?: number | undefined;
   readonly anyErrorsFatal?: boolean | undefined;
-  /** Only the hosts that failed or were unreachable in the last run of this playbook and inventory. */
-  readonly retry?: boolean | undefined;
-  /** Called with every secret value before anything is printed, so reporters can mask it. */
-  readonly onSecret?: (value: string) => void;
   /** Masks secrets in what is written to the controller's disk (journals). */
   readonly redact?: (text: string) => string;
   /** Backups of how many runs each host keeps for `fleetbook rollback` (default 10). */
@@ -61,17 +47,6 @@ export function newRunId(now = new Date()): string {
     .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
-/** A --tags or --skip-tags name that no task of any selected host carries is most likely a typo. */
-function unmatchedTags(f: Filters, hosts: readonly PreparedHost[]): string[] {
-  const all = new Set(hosts.flatMap((h) => h.tags));
-  return [...(f.tags ?? []), ...(f.skipTags ?? [])]
-    .filter((t) => !all.has(t))
-    .map(
-      (t) =>
-        `no task is tagged "${t}" (tags in this playbook: ${[...all].sort().join(', ') || 'none'})`,
-    );
-}
-
 /** Exit status: 2 if any task failed or the rollout stopped early, else 4 if any host was unreachable, else 0. */
 export function exitCodeFor(recap: readonly HostRecap[], stoppedEarly: boolean): number {
   if (stoppedEarly || recap.some((r) => r.failed > 0)) return EXIT.failed;
@@ -86,44 +61,9 @@ export function exitCodeFor(recap: readonly HostRecap[], stoppedEarly: boolean):
  */
 export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResult> {
   const started = Date.now();
-  const inv = await loadInventory(opts.inventory);
-  const { playbook, file } = await loadPlaybook(opts.playbook);
-  checkEnvironment(inv.environment, [...inv.environments, ...playbook.environments], inv.file);
-  let hosts = targetHosts(inv, playbook.hosts, opts.limit);
-  if (opts.retry === true) {
-    const last = await lastRun(file, inv.file);
-    if (last === undefined)
-      throw new ConfigError(
-        `--retry: no earlier run of ${file} with ${inv.file} (see \`fleetbook runs\`)`,
-      );
-    const again = new Set(
-      Object.entries(last.hosts)
-        .filter(([, h]) => h.status !== 'ok' && h.status !== 'changed')
-        .map(([n]) => n),
-    );
-    hosts = hosts.filter((h) => again.has(h.name));
-    if (hosts.length === 0)
-      throw new ConfigError(`--retry: every host of run ${last.runId} succeeded; nothing to retry`);
-  }
-  if (hosts.length === 0) {
-    throw new ConfigError(
-      `no hosts selected (playbook hosts: ${playbook.hosts.join(',')}${opts.limit !== undefined ? `, --limit ${opts.limit}` : ''})`,
-      { file: inv.file },
-    );
-  }
-  await checkKeyFiles(inv, hosts);
-  const secrets = await loadSecrets(inv.environment, playbook.secrets, { store: !opts.check });
-  for (const v of Object.values(secrets.values)) opts.onSecret?.(v);
-  const prepared = new Map<string, PreparedHost>();
-  for (const h of hosts)
-    prepared.set(h.name, await prepareHost(playbook, file, inv, h, opts, secrets.values));
-  const warnings = [
-    ...unmatchedTags(opts, [...prepared.values()]),
-    ...secrets.temporary.map(
-      (n) =>
-        `secret ${n} is not generated yet: this check run used a temporary value and stored nothing; the first real run generates and stores it`,
-    ),
-  ];
+  const { inv, file, hosts, prepared, warnings } = await prepareRun(opts, {
+    connecting: true,
+  });
   const owed = opts.check ? {} : await owedHandlers(file, inv.file);
 
   const runId = newRunId();

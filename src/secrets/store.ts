@@ -78,6 +78,14 @@ export interface LoadedSecrets {
   readonly values: Record<string, string>;
   /** Generated for this run only, not stored (a --check run changes nothing anywhere). */
   readonly temporary: readonly string[];
+  /** Operator secrets not set, given a placeholder (only when asked for: nothing connects). */
+  readonly unset: readonly string[];
+}
+
+interface LoadOptions {
+  readonly store: boolean;
+  /** `--syntax-check` and the listings validate without the secrets a run needs. */
+  readonly placeholders?: boolean;
 }
 
 /**
@@ -88,10 +96,10 @@ export interface LoadedSecrets {
 export async function loadSecrets(
   environment: string,
   specs: Readonly<Record<string, SecretSpec>>,
-  opts: { readonly store: boolean } = { store: true },
+  opts: LoadOptions = { store: true },
 ): Promise<LoadedSecrets> {
   const names = Object.keys(specs);
-  if (names.length === 0) return { values: {}, temporary: [] };
+  if (names.length === 0) return { values: {}, temporary: [], unset: [] };
   const file = secretsFile(environment);
   // Two runs generating the same secret at once must end with one value, the one both use.
   return opts.store
@@ -104,10 +112,11 @@ async function load(
   environment: string,
   names: readonly string[],
   specs: Readonly<Record<string, SecretSpec>>,
-  opts: { readonly store: boolean },
+  opts: LoadOptions,
 ): Promise<LoadedSecrets> {
   const store = await readStore(file);
   const missing: string[] = [];
+  const unset: string[] = [];
   const generated: string[] = [];
   for (const name of names) {
     const spec = specs[name];
@@ -115,6 +124,9 @@ async function load(
     if ('generate' in spec) {
       store[name] = generateSecret(spec.generate.length);
       generated.push(name);
+    } else if (opts.placeholders === true) {
+      store[name] = `unset-secret-${name}`;
+      unset.push(name);
     } else {
       missing.push(
         `  ${name}: ${spec.operator.description}\n    set it with: fleetbook secret set ${environment} ${name}   (reads the value from standard input)`,
@@ -130,7 +142,7 @@ async function load(
   if (generated.length > 0 && opts.store) await writeStore(file, store);
   const values: Record<string, string> = {};
   for (const name of names) values[name] = store[name] ?? '';
-  return { values, temporary: opts.store ? [] : generated };
+  return { values, temporary: opts.store ? [] : generated, unset };
 }
 
 export async function setSecret(environment: string, name: string, value: string): Promise<string> {

@@ -1,6 +1,6 @@
 // The README's examples, type-checked by `tsc` (test/unit/readme.test.ts keeps them identical).
 // tasks/ensureLine.ts
-import { defineTask, fact, planFile, Type } from '../../src/index.ts';
+import { defineTask, fact, planFile, Type } from 'fleetbook';
 
 export const ensureLine = defineTask({
   type: 'ensureLine',

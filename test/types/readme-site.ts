@@ -1,6 +1,6 @@
 // The README's examples, type-checked by `tsc` (test/unit/readme.test.ts keeps them identical).
 // playbooks/site.ts
-import { definePlaybook, Type } from '../../src/index.ts';
+import { definePlaybook, Type } from 'fleetbook';
 import {
   aptInstall,
   ensureDir,
@@ -8,7 +8,7 @@ import {
   templateFile,
   cronDaily,
   serviceRestart,
-} from '../../tasks/index.ts';
+} from 'fleetbook/tasks';
 
 export default definePlaybook({
   name: 'site',
