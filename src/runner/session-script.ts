@@ -53,7 +53,11 @@ while IFS=' ' read -r fb_n fb_p <&3; do
   wait "$fb_j"; fb_rc=$?
   kill "$fb_w" 2>/dev/null; wait "$fb_w" 2>/dev/null
   rm -f "$fb_d/i"
-  printf '@@fbs done %s %s %s\\n' "$fb_rc" "$(wc -c < "$fb_d/o")" "$(wc -c < "$fb_d/e")"
-  cat "$fb_d/o" "$fb_d/e"
+  # A daemon the script started (dma delivering in the background) may write to its output
+  # after it ended: the sizes announced must be the bytes sent, so a copy goes, and the next
+  # script gets new files.
+  cp "$fb_d/o" "$fb_d/O"; cp "$fb_d/e" "$fb_d/E"; rm -f "$fb_d/o" "$fb_d/e"
+  printf '@@fbs done %s %s %s\\n' "$fb_rc" "$(wc -c < "$fb_d/O")" "$(wc -c < "$fb_d/E")"
+  cat "$fb_d/O" "$fb_d/E"
 done
 `;

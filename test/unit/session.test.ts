@@ -48,6 +48,20 @@ test('scripts run one after another with their stdin; output and exit codes come
   await s.close();
 });
 
+test('a daemon a script leaves behind writing to its output does not corrupt what follows', async () => {
+  const s = await open();
+  // Like dma's background delivery: a child keeps the script's stdout and stderr and writes later.
+  const first = await s.run(
+    '(sleep 0.2; i=0; while [ $i -lt 20000 ]; do echo late; echo late >&2; i=$((i+1)); done) & echo first',
+  );
+  assert.deepEqual([first.code, first.stdout], [0, 'first\n']);
+  await new Promise((r) => setTimeout(r, 200));
+  for (let n = 0; n < 50; n++) {
+    const r = await s.run(`echo "next ${String(n)}"`, Buffer.alloc(0), Date.now() + 10_000);
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, `next ${String(n)}\n`, '']);
+  }
+});
+
 test('a script past its deadline is killed with its children, and the session goes on', async () => {
   const s = await open();
   const marker = `sleep 31${Date.now() % 1000}`;
