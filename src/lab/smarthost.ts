@@ -38,7 +38,8 @@ export async function runningSmarthost(paths: LabPaths): Promise<ProcRef | null>
   const st = await readJson<SmarthostState>(paths.smarthostState);
   if (st === null || !(await isRunning(st.proc))) return null;
   const args = await cmdline(st.proc.pid);
-  return args.some((a) => a.endsWith(path.basename(ENTRY))) ? st.proc : null;
+  // Started from the sources (.ts: tests) or from the build (.js: the CLI): either is the lab's.
+  return args.some((a) => /(^|\/)smarthost-main\.[jt]s$/.test(a)) ? st.proc : null;
 }
 
 export async function smarthostInfo(paths: LabPaths): Promise<SmarthostInfo> {
