@@ -51,7 +51,8 @@ while IFS=' ' read -r fb_n fb_p <&3; do
   ( IFS= read -r fb_c <&3; kill -s TERM -- "-$fb_j" 2>/dev/null; sleep 2; kill -s KILL -- "-$fb_j" 2>/dev/null ) 9<&- &
   fb_w=$!
   wait "$fb_j"; fb_rc=$?
-  kill "$fb_w" 2>/dev/null; wait "$fb_w" 2>/dev/null
+  # KILL, not TERM: blocked in read, the watcher would run a TERM trap only once a line came.
+  kill -s KILL "$fb_w" 2>/dev/null; wait "$fb_w" 2>/dev/null
   rm -f "$fb_d/i"
   # A daemon the script started (dma delivering in the background) may write to its output
   # after it ended: the sizes announced must be the bytes sent, so a copy goes, and the next
