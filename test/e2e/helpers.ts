@@ -77,19 +77,23 @@ export interface CliResult {
   readonly events: RunEvent[];
 }
 
-/** Run the real CLI as a user would, from the project root. */
-/** No CLI call in these tests takes this long; one that does has hung, and says where. */
-const CLI_HANG_MS = 300_000;
+/** No command in these tests takes this long; one that does has hung, and says where. */
+const HANG_MS = 300_000;
 
-export function fleetbook(
+export interface Spawned {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run a command to its end; one still running after HANG_MS is killed and fails with its output. */
+export function spawnLimited(
+  cmd: string,
   args: readonly string[],
-  env: Record<string, string> = {},
-): Promise<CliResult> {
+  opts: { readonly cwd: string; readonly env: NodeJS.ProcessEnv },
+): Promise<Spawned> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/fleetbook.js', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, NO_COLOR: '1' },
-    });
+    const child = spawn(cmd, args, opts);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -99,22 +103,34 @@ export function fleetbook(
       child.kill('SIGKILL');
       reject(
         new Error(
-          `fleetbook ${args.join(' ')} hung for ${CLI_HANG_MS / 1000} s\n` +
+          `${cmd} ${args.join(' ')} (in ${opts.cwd}) hung for ${String(HANG_MS / 1000)} s\n` +
             `stdout (end): ${stdout.slice(-4000)}\nstderr (end): ${stderr.slice(-4000)}`,
         ),
       );
-    }, CLI_HANG_MS);
+    }, HANG_MS);
     child.on('close', (code) => {
       clearTimeout(hung);
-      const events = args.includes('--json')
-        ? stdout
-            .split('\n')
-            .filter((l) => l.startsWith('{'))
-            .map((l) => JSON.parse(l) as RunEvent)
-        : [];
-      resolve({ code: code ?? 255, stdout, stderr, events });
+      resolve({ code: code ?? 255, stdout, stderr });
     });
   });
+}
+
+/** Run the real CLI as a user would, from the project root. */
+export async function fleetbook(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  const r = await spawnLimited(process.execPath, ['bin/fleetbook.js', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, NO_COLOR: '1' },
+  });
+  const events = args.includes('--json')
+    ? r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as RunEvent)
+    : [];
+  return { ...r, events };
 }
 
 export function taskEnds(r: CliResult, host?: string): TaskEndEvent[] {

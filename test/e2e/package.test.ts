@@ -3,13 +3,12 @@
 // host (HOSTS.package) from another directory than the project's.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LabInfo } from '../../src/lab/index.ts';
 import { scaffold } from '../../src/init/scaffold.ts';
-import { assertHealthy, HOSTS, lab, onHost, ROOT } from './helpers.ts';
+import { assertHealthy, HOSTS, lab, onHost, ROOT, spawnLimited } from './helpers.ts';
 
 const host = HOSTS.package[0];
 let info: LabInfo;
@@ -19,30 +18,18 @@ let packed: string[];
 
 interface Exec {
   code: number;
+  /** stdout, then stderr */
   out: string;
 }
 
-/** Run a command the way a user types it; fails the test (with its output) if it hangs. */
-function exec(cmd: string, args: readonly string[], cwd: string): Promise<Exec> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-    // `node --test` and this runner's --conditions must not leak into the user's processes.
-    delete env['NODE_TEST_CONTEXT'];
-    delete env['NODE_OPTIONS'];
-    const child = spawn(cmd, args, { cwd, env });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const hung = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ')} hung in ${cwd}:\n${out.slice(-4000)}`));
-    }, 300_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(hung);
-      resolve({ code: code ?? 255, out });
-    });
-  });
+/** Run a command the way a user types it, in `cwd`. */
+async function exec(cmd: string, args: readonly string[], cwd: string): Promise<Exec> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  // `node --test` and this runner's --conditions must not leak into the user's processes.
+  delete env['NODE_TEST_CONTEXT'];
+  delete env['NODE_OPTIONS'];
+  const r = await spawnLimited(cmd, args, { cwd, env });
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 async function ok(cmd: string, args: readonly string[], cwd: string): Promise<string> {
