@@ -10,14 +10,21 @@ import { ConfigError } from '../core/errors.ts';
  */
 export interface ExtraVars {
   readonly vars: Readonly<Record<string, unknown>>;
-  /** Var name → the option that set it (`-e workers=...`, `-e @vars.yaml`, `-e JSON`). */
-  readonly origin: ReadonlyMap<string, string>;
-  /** Names set as key=value text, for the hint that JSON gives numbers and booleans. */
-  readonly text: ReadonlySet<string>;
+  /** Var name → where the winning value came from. */
+  readonly origin: ReadonlyMap<string, VarOrigin>;
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const PAIR = /^([A-Za-z_][A-Za-z0-9_]*)=/;
+interface VarOrigin {
+  /** The option as an error shows it: `-e workers=...`, `-e @vars.yaml`, `-e JSON`. */
+  readonly option: string;
+  /** Set as key=value text: the hint that JSON gives numbers and booleans applies. */
+  readonly text: boolean;
+}
+
+const IDENT = '[A-Za-z_][A-Za-z0-9_]*';
+const NAME = new RegExp(`^${IDENT}$`);
+const PAIR = new RegExp(`^(${IDENT})=`);
+const LEADING_NAME = new RegExp(`^(${IDENT})\\b`);
 
 function mapping(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
@@ -75,32 +82,30 @@ async function one(arg: string): Promise<{ vars: Record<string, unknown>; text: 
 
 export async function parseExtraVars(args: readonly string[]): Promise<ExtraVars> {
   const vars: Record<string, unknown> = {};
-  const origin = new Map<string, string>();
-  const text = new Set<string>();
+  const origin = new Map<string, VarOrigin>();
   for (const arg of args) {
     const r = await one(arg);
     for (const [k, v] of Object.entries(r.vars)) {
       vars[k] = v;
-      origin.set(k, `-e ${arg.startsWith('@') ? arg : r.text ? `${k}=...` : 'JSON'}`);
-      if (r.text) text.add(k);
-      else text.delete(k);
+      const option = `-e ${arg.startsWith('@') ? arg : r.text ? `${k}=...` : 'JSON'}`;
+      origin.set(k, { option, text: r.text });
     }
   }
-  return { vars, origin, text };
+  return { vars, origin };
 }
 
-export const NO_EXTRA_VARS: ExtraVars = { vars: {}, origin: new Map(), text: new Set() };
+export const NO_EXTRA_VARS: ExtraVars = { vars: {}, origin: new Map() };
 
 /**
  * A schema error about a var that came from --extra-vars names that option, not the inventory,
  * and says how to pass a typed value when the text form was used.
  */
 export function extraVarsError(err: ConfigError, extra: ExtraVars): ConfigError | undefined {
-  const field = /^([A-Za-z_][A-Za-z0-9_]*)\b/.exec(err.message)?.[1];
+  const field = LEADING_NAME.exec(err.message)?.[1];
   const from = field === undefined ? undefined : extra.origin.get(field);
   if (field === undefined || from === undefined) return undefined;
-  const hint = extra.text.has(field)
+  const hint = from.text
     ? ` (key=value gives text; for a number, boolean or list use JSON: -e '{"${field}": ...}')`
     : '';
-  return new ConfigError(`${err.message}${hint}`, { ...err.source, file: from });
+  return new ConfigError(`${err.message}${hint}`, { ...err.source, file: from.option });
 }
