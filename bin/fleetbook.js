@@ -6,21 +6,19 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-function cliOf(root) {
-  return join(root, 'dist', 'src', 'cli', 'main.js');
-}
+const cliOf = (root) => join(root, 'dist', 'src', 'cli', 'main.js');
 
-let cli = cliOf(dirname(dirname(fileURLToPath(import.meta.url))));
+let root = dirname(dirname(fileURLToPath(import.meta.url)));
 try {
-  const local = createRequire(join(process.cwd(), 'index.js')).resolve('fleetbook/package.json');
-  if (existsSync(cliOf(dirname(local)))) cli = cliOf(dirname(local));
+  const local = dirname(
+    createRequire(join(process.cwd(), 'index.js')).resolve('fleetbook/package.json'),
+  );
+  if (existsSync(cliOf(local))) root = local;
 } catch {
   // no fleetbook in this project: this copy runs
 }
-if (!existsSync(cli)) {
-  console.error(
-    `fleetbook: ${cli} is missing: run \`npm run build\` in ${dirname(dirname(dirname(dirname(cli))))}`,
-  );
+if (!existsSync(cliOf(root))) {
+  console.error(`fleetbook: ${cliOf(root)} is missing: run \`npm run build\` in ${root}`);
   process.exit(1);
 }
-await import(pathToFileURL(cli).href);
+await import(pathToFileURL(cliOf(root)).href);
