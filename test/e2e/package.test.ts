@@ -18,6 +18,7 @@ let packed: string[];
 
 interface Exec {
   code: number;
+  stdout: string;
   /** stdout, then stderr */
   out: string;
 }
@@ -29,13 +30,14 @@ async function exec(cmd: string, args: readonly string[], cwd: string): Promise<
   delete env['NODE_TEST_CONTEXT'];
   delete env['NODE_OPTIONS'];
   const r = await spawnLimited(cmd, args, { cwd, env });
-  return { code: r.code, out: r.stdout + r.stderr };
+  return { code: r.code, stdout: r.stdout, out: r.stdout + r.stderr };
 }
 
+/** Its stdout, once it exited 0 (else the test fails with all its output). */
 async function ok(cmd: string, args: readonly string[], cwd: string): Promise<string> {
   const r = await exec(cmd, args, cwd);
   assert.equal(r.code, 0, `${cmd} ${args.join(' ')} (in ${cwd}):\n${r.out}`);
-  return r.out;
+  return r.stdout;
 }
 
 before(async () => {
