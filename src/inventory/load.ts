@@ -1,11 +1,12 @@
 import { access, readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { displayPath } from '../core/paths.ts';
 import { importUserModule } from '../core/user-module.ts';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigError } from '../core/errors.ts';
 import { validate } from '../core/schema.ts';
+import { readSshConfig, type SshConfigFile } from '../transport/ssh-config.ts';
+import { expandHome, resolveConnection, type SshHop } from './connection.ts';
 import { InventorySchema, NAME, type InventoryDefinition } from './schema.ts';
 
 export interface ResolvedHost {
@@ -14,6 +15,8 @@ export interface ResolvedHost {
   readonly port: number;
   readonly user: string;
   readonly key: string | undefined;
+  /** Hosts the connection jumps through (ProxyJump), first hop first. */
+  readonly jumps: readonly SshHop[];
   readonly knownHosts: string;
   readonly acceptNewHostKeys: boolean;
   readonly become: boolean;
@@ -33,10 +36,6 @@ export interface Inventory {
   readonly environments: readonly string[];
   readonly hosts: readonly ResolvedHost[];
   readonly groups: ReadonlyMap<string, readonly string[]>;
-}
-
-function expandHome(path: string): string {
-  return path === '~' || path.startsWith('~/') ? `${homedir()}${path.slice(1)}` : path;
 }
 
 /** Best-effort "file:line:col" for a field of a YAML document, so errors point into the file. */
@@ -112,7 +111,7 @@ export async function loadInventory(path: string): Promise<Inventory> {
   const file = resolve(path);
   const shown = displayPath(file);
   const def = await readDefinition(file);
-  return resolveInventory(def, shown);
+  return resolveInventory(def, shown, readSshConfig(def.defaults?.sshConfig ?? '~/.ssh/config'));
 }
 
 /**
@@ -121,23 +120,30 @@ export async function loadInventory(path: string): Promise<Inventory> {
  */
 export async function checkKeyFiles(inv: Inventory, hosts: readonly ResolvedHost[]): Promise<void> {
   for (const h of hosts) {
-    if (h.key === undefined || h.connection === 'local') continue;
-    try {
-      await access(h.key);
-    } catch {
-      const field = h.keyField ?? 'key';
-      throw new ConfigError(
-        `${field}: the private key file ${h.key} does not exist (or cannot be read)`,
-        {
-          file: inv.file,
-          field,
-        },
-      );
+    if (h.connection === 'local') continue;
+    const keys = [
+      { key: h.key, field: h.keyField ?? 'key' },
+      ...h.jumps.map((j) => ({ key: j.key, field: `defaults.key (for jump host ${j.address})` })),
+    ];
+    for (const { key, field } of keys) {
+      if (key === undefined) continue;
+      try {
+        await access(key);
+      } catch {
+        throw new ConfigError(
+          `${field}: the private key file ${key} does not exist (or cannot be read)`,
+          { file: inv.file, field },
+        );
+      }
     }
   }
 }
 
-export function resolveInventory(def: InventoryDefinition, shown: string): Inventory {
+export function resolveInventory(
+  def: InventoryDefinition,
+  shown: string,
+  ssh?: SshConfigFile,
+): Inventory {
   const groupDefs = def.groups ?? {};
   const hostNames = Object.keys(def.hosts);
   if (hostNames.length === 0) throw new ConfigError('the inventory has no hosts', { file: shown });
@@ -203,19 +209,14 @@ export function resolveInventory(def: InventoryDefinition, shown: string): Inven
     const vars: Record<string, unknown> = { ...(def.vars ?? {}) };
     for (const g of ordered) Object.assign(vars, groupDefs[g]?.vars ?? {});
     Object.assign(vars, h.vars ?? {});
-    const key = h.key ?? defaults.key;
-    const keyField = h.key !== undefined ? `hosts.${name}.key` : 'defaults.key';
+    const connection = h.connection ?? defaults.connection ?? 'ssh';
     return {
       name,
-      address: h.address ?? name,
-      port: h.port ?? defaults.port ?? 22,
-      user: h.user ?? defaults.user ?? 'root',
-      key: key === undefined ? undefined : expandHome(key),
-      ...(key !== undefined ? { keyField } : {}),
+      ...resolveConnection(name, h, defaults, connection === 'ssh' ? ssh : undefined, shown),
       knownHosts: expandHome(h.knownHosts ?? defaults.knownHosts ?? '~/.ssh/known_hosts'),
       acceptNewHostKeys: h.acceptNewHostKeys ?? defaults.acceptNewHostKeys ?? false,
       become: h.become ?? defaults.become ?? false,
-      connection: h.connection ?? defaults.connection ?? 'ssh',
+      connection,
       groups,
       vars,
     };

@@ -16,6 +16,8 @@ const Connection = {
   acceptNewHostKeys: Type.Optional(Type.Boolean()),
   /** Connect as `user` and run as root with `sudo -n`. */
   become: Type.Optional(Type.Boolean()),
+  /** Reach the host through these SSH hosts, OpenSSH's ProxyJump syntax: `[user@]host[:port],...` or `none`. */
+  proxyJump: Type.Optional(Type.String({ minLength: 1 })),
   /** "local" runs on the controller itself, without SSH. */
   connection: Type.Optional(Type.Union([Type.Literal('ssh'), Type.Literal('local')])),
 };
@@ -47,7 +49,16 @@ export const InventorySchema = Type.Object(
     environments: Type.Optional(
       Type.Array(Type.String({ pattern: NAME, description: 'an environment name' })),
     ),
-    defaults: Type.Optional(Type.Object(Connection, { additionalProperties: false })),
+    defaults: Type.Optional(
+      Type.Object(
+        {
+          ...Connection,
+          /** OpenSSH client config consulted for HostName, Port, User, IdentityFile and ProxyJump; `none` for none. */
+          sshConfig: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     vars: Type.Optional(Vars),
     hosts: Type.Record(Type.String({ pattern: NAME }), HostEntrySchema),
     groups: Type.Optional(Type.Record(Type.String({ pattern: NAME }), GroupSchema)),
@@ -58,6 +69,7 @@ export const InventorySchema = Type.Object(
 export type HostEntry = Static<typeof HostEntrySchema>;
 export type GroupEntry = Static<typeof GroupSchema>;
 export type InventoryDefinition = Static<typeof InventorySchema>;
+export type InventoryDefaults = NonNullable<InventoryDefinition['defaults']>;
 
 /** A TypeScript inventory: `export default defineInventory({...})`. Validated when loaded. */
 export function defineInventory(def: InventoryDefinition): InventoryDefinition {

@@ -28,6 +28,8 @@ export function renderInventory(paths: LabPaths, hosts: InventoryHost[]): string
     '  port: 22',
     `  key: ${scalar(paths.key)}`,
     `  knownHosts: ${scalar(paths.knownHosts)}`,
+    // The lab is reached directly, whatever the user's ~/.ssh/config says about other hosts.
+    '  sshConfig: none',
     'vars:',
     `  smarthost: { host: ${SMARTHOST_HOST}, port: ${SMARTHOST_PORT}, user: ${SMARTHOST_USER}, passwordFile: ${scalar(paths.smarthostPassword)} }`,
     'hosts:',

@@ -17,6 +17,9 @@ export function listHosts(run: PreparedRun): string {
     ...run.hosts.map(
       (h) =>
         `  ${h.name.padEnd(width)}  ${h.connection === 'local' ? 'local' : `${h.user}@${h.address}:${String(h.port)}`}` +
+        (h.jumps.length > 0
+          ? `  via ${h.jumps.map((j) => `${j.user}@${j.address}:${String(j.port)}`).join(', ')}`
+          : '') +
         (h.groups.length > 0 ? `  groups: ${h.groups.join(', ')}` : ''),
     ),
   ].join('\n');

@@ -28,6 +28,7 @@ export function connector(h: ResolvedHost, settings: ConnectSettings): () => Pro
       port: h.port,
       user: h.user,
       key: h.key,
+      jumps: h.jumps,
       knownHosts: h.knownHosts,
       acceptNewHostKeys: settings.acceptNewHostKeys || h.acceptNewHostKeys,
       connectTimeoutMs: settings.connectTimeoutSeconds * 1000,

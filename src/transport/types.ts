@@ -27,6 +27,13 @@ export interface SshTarget {
   readonly port: number;
   readonly user: string;
   readonly key: string | undefined;
+  /** Jump hosts (ProxyJump), first hop first. */
+  readonly jumps: readonly {
+    readonly address: string;
+    readonly port: number;
+    readonly user: string;
+    readonly key: string | undefined;
+  }[];
   readonly knownHosts: string;
   readonly acceptNewHostKeys: boolean;
   /** Give up connecting after this long. */

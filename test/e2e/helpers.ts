@@ -25,10 +25,11 @@ export const HOSTS = {
   lab: ['lab37', 'lab38'],
   faults: ['lab39', 'lab40', 'lab41'],
   package: ['lab42'],
+  jump: ['lab43', 'lab44'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Every file asks for the same lab size, so no file shrinks or grows it under another. */
-export const LAB_SIZE = 42;
+export const LAB_SIZE = 44;
 
 /**
  * The lab every e2e file shares, started (or reused) once per file, with this file's hosts reset
