@@ -111,6 +111,7 @@ defaults:
   port: 22
   key: /var/lib/fleetbook/lab/id_ed25519
   knownHosts: /var/lib/fleetbook/lab/known_hosts
+  sshConfig: none
 vars:
   smarthost: { host: 127.0.0.1, port: 587, user: fleetbook, passwordFile: /var/lib/fleetbook/lab/smarthost.password }
 hosts:
