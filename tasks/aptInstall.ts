@@ -34,34 +34,65 @@ const DebconfType = Type.Union([
 const Answer = Type.Object(
   {
     package: PackageName,
-    /** e.g. "postfix/mailname". */
     question: Type.String({
       pattern: '^[A-Za-z0-9][A-Za-z0-9+.-]*/[A-Za-z0-9_.+/-]+$',
       description: 'a debconf question such as "postfix/mailname"',
     }),
     type: DebconfType,
-    /** One line; booleans are "true" / "false". */
-    value: Type.String({ pattern: '^[^\\n\\r]*$', description: 'a one-line value' }),
-    /** Never show the value (implied for type "password"); only a hash of the live value leaves the host. */
-    sensitive: Type.Optional(Type.Boolean()),
+    value: Type.String({
+      pattern: '^[^\\n\\r]*$',
+      description: 'a one-line value',
+      doc: 'One line; booleans are "true" / "false".',
+    }),
+    sensitive: Type.Optional(
+      Type.Boolean({
+        doc: 'Never show the value (implied for type "password"); only a hash of the live value leaves the host.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 
 const Params = Type.Object(
   {
-    packages: Type.Array(PackageName, { minItems: 1, uniqueItems: true }),
-    state: Type.Optional(Type.Union([Type.Literal('present'), Type.Literal('absent')])),
-    /** Refresh the package index before installing only if it is older than this. Default 3600; 0 always refreshes. */
-    updateCacheMaxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** debconf answers set (debconf-set-selections) before installing. */
-    preseed: Type.Optional(Type.Array(Answer)),
-    /** How long to wait for another apt/dpkg run to finish. Default 120. */
-    dpkgLockTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** Install Recommends too. Default false. */
-    installRecommends: Type.Optional(Type.Boolean()),
+    packages: Type.Array(PackageName, {
+      minItems: 1,
+      uniqueItems: true,
+      doc: 'The packages, installed (or purged) in one apt-get call.',
+    }),
+    state: Type.Optional(
+      Type.Union([Type.Literal('present'), Type.Literal('absent')], {
+        default: 'present',
+        doc: 'absent purges the packages.',
+      }),
+    ),
+    updateCacheMaxAgeSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        default: 3600,
+        doc: 'Refresh the package index first only if it is older than this; 0 always refreshes.',
+      }),
+    ),
+    preseed: Type.Optional(
+      Type.Array(Answer, {
+        doc: 'debconf answers set (debconf-set-selections) before installing; `sensitive` ones are never shown.',
+      }),
+    ),
+    dpkgLockTimeoutSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        default: 120,
+        doc: 'How long to wait for another apt/dpkg run to finish.',
+      }),
+    ),
+    installRecommends: Type.Optional(
+      Type.Boolean({ default: false, doc: 'Install Recommends too.' }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    doc: 'Debian packages installed (or purged) with apt-get; the index is refreshed only when stale, and undo purges the packages the run installed.',
+  },
 );
 export type AptInstallParams = Static<typeof Params>;
 type Answer = Static<typeof Answer>;

@@ -14,18 +14,28 @@ import {
 
 const Params = Type.Object(
   {
-    /** Shell script run as root by /bin/sh on the host. */
-    run: Type.String({ minLength: 1 }),
-    /** Skip when this path exists (the command creates it). */
-    creates: Type.Optional(AbsPath),
-    /** Skip when this read-only shell check exits 0. */
-    unless: Type.Optional(Type.String({ minLength: 1 })),
-    /** Shown instead of the script in output and diffs. */
-    describe: Type.Optional(Type.String({ minLength: 1 })),
-    /** Run on every play. Required when there is no guard, so an unguarded command is a visible choice. */
-    always: Type.Optional(Type.Boolean()),
+    run: Type.String({ minLength: 1, doc: 'Shell script run as root by /bin/sh on the host.' }),
+    creates: Type.Optional({
+      ...AbsPath,
+      doc: 'Skip when this path exists (the command creates it).',
+    }),
+    unless: Type.Optional(
+      Type.String({ minLength: 1, doc: 'Skip when this read-only shell check exits 0.' }),
+    ),
+    describe: Type.Optional(
+      Type.String({ minLength: 1, doc: 'Shown instead of the script in output and diffs.' }),
+    ),
+    always: Type.Optional(
+      Type.Boolean({
+        default: false,
+        doc: 'Run on every play. Required when there is no guard, so an unguarded command is a visible choice.',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    doc: 'A shell script run as root unless `creates` exists or `unless` exits 0 (or `always`); rollback cannot undo it.',
+  },
 );
 export type CommandParams = Static<typeof Params>;
 

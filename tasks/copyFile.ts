@@ -15,13 +15,22 @@ import {
 
 const Params = Type.Object(
   {
-    /** A local file on the controller, relative to the current directory. Exactly one of src and content. */
-    src: Type.Optional(Type.String({ minLength: 1, description: 'a local file path' })),
-    /** The file's content, given inline. Exactly one of src and content. */
-    content: Type.Optional(Type.String()),
+    src: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'a local file path',
+        doc: 'A file on the controller, relative to the project. Exactly one of src and content.',
+      }),
+    ),
+    content: Type.Optional(
+      Type.String({ doc: "The file's content, given inline. Exactly one of src and content." }),
+    ),
     ...FileTaskFields,
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    doc: 'A file copied from the controller or given inline, with mode and owner.',
+  },
 );
 export type CopyFileParams = Static<typeof Params>;
 

@@ -12,16 +12,28 @@ import {
 
 const Params = Type.Object(
   {
-    /** The job's file name in /etc/cron.daily: letters, digits, underscore and hyphen only (run-parts skips others). */
-    name: Type.String({ minLength: 1 }),
-    /** The job's content; must start with `#!`. Exactly one of script and src. */
-    script: Type.Optional(Type.String()),
-    /** A template under templates/ rendering the job. Exactly one of script and src. */
-    src: Type.Optional(Type.String({ minLength: 1 })),
-    /** Template vars over the host vars (only with src). */
-    vars: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    name: Type.String({
+      minLength: 1,
+      doc: "The job's file name in /etc/cron.daily: letters, digits, `_` and `-` only (run-parts skips other names).",
+    }),
+    script: Type.Optional(
+      Type.String({
+        doc: "The job's content; must start with `#!`. Exactly one of script and src.",
+      }),
+    ),
+    src: Type.Optional(
+      Type.String({
+        minLength: 1,
+        doc: 'A template under templates/ rendering the job. Exactly one of script and src.',
+      }),
+    ),
+    vars: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        doc: 'Template vars over the host vars (only with src).',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, doc: 'A daily job in /etc/cron.daily, root 0755.' },
 );
 export type CronDailyParams = Static<typeof Params>;
 

@@ -18,11 +18,14 @@ import {
 const Params = Type.Object(
   {
     path: AbsPath,
-    mode: Type.Optional(Mode),
-    owner: Type.Optional(AccountName),
-    group: Type.Optional(AccountName),
+    mode: Type.Optional({ ...Mode, default: '0755' }),
+    owner: Type.Optional({ ...AccountName, default: 'root' }),
+    group: Type.Optional({ ...AccountName, default: 'root' }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    doc: 'A directory with mode and owner; missing parents are created root:root 0755, like `mkdir -p`.',
+  },
 );
 
 /** Every ancestor of an absolute path, outermost first: /a/b/c -> ["/a", "/a/b"]. */

@@ -17,16 +17,30 @@ import { activeCheck, unitFilePaths } from './serviceRestart.ts';
 
 const Params = Type.Object(
   {
-    /** A systemd unit ("nginx", "nginx.service", "backup.timer"). */
-    name: ServiceName,
-    /** started: running now; stopped: not running. Left out: whether it runs is not managed. */
-    state: Type.Optional(Type.Union([Type.Literal('started'), Type.Literal('stopped')])),
-    /** Started at boot (systemctl enable) or not (disable). Left out: not managed. */
-    enabled: Type.Optional(Type.Boolean()),
-    /** How long the verify action waits for a started service to become active. */
-    activeTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    name: { ...ServiceName, doc: 'A systemd unit ("nginx", "nginx.service", "backup.timer").' },
+    state: Type.Optional(
+      Type.Union([Type.Literal('started'), Type.Literal('stopped')], {
+        doc: 'started: running now; stopped: not running. Left out: whether it runs is not managed.',
+      }),
+    ),
+    enabled: Type.Optional(
+      Type.Boolean({
+        doc: 'Started at boot (systemctl enable) or not (disable). Left out: not managed.',
+      }),
+    ),
+    activeTimeoutSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3600,
+        default: 30,
+        doc: 'How long a start waits for the unit to become active (and stay so).',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    doc: "A systemd unit's running and enabled state; rollback stops or disables what the run started or enabled.",
+  },
 );
 export type EnsureServiceParams = Static<typeof Params>;
 

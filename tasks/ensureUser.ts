@@ -19,18 +19,32 @@ import {
 const Params = Type.Object(
   {
     name: AccountName,
-    /** A system account (uid below 1000, no password aging). Default true: most accounts a playbook makes run services. */
-    system: Type.Optional(Type.Boolean()),
-    /** Home directory. Default: /nonexistent (not created) for system users, /home/NAME for others. */
-    home: Type.Optional(AbsPath),
-    /** Login shell. Default: /usr/sbin/nologin for system users, /bin/bash for others. */
-    shell: Type.Optional(AbsPath),
-    /** Primary group, created if missing. Default: a group named like the user. */
-    group: Type.Optional(AccountName),
-    /** Supplementary groups (must exist). The user is added to them; other memberships are left alone. */
-    groups: Type.Optional(Type.Array(AccountName, { uniqueItems: true })),
+    system: Type.Optional(
+      Type.Boolean({
+        default: true,
+        doc: 'A system account (uid below 1000, no password aging): most accounts a playbook makes run services.',
+      }),
+    ),
+    home: Type.Optional({
+      ...AbsPath,
+      doc: 'Home directory. Default: /nonexistent (not created) for system users, /home/NAME for others.',
+    }),
+    shell: Type.Optional({
+      ...AbsPath,
+      doc: 'Login shell. Default: /usr/sbin/nologin for system users, /bin/bash for others.',
+    }),
+    group: Type.Optional({
+      ...AccountName,
+      doc: 'Primary group, created if missing. Default: a group named like the user.',
+    }),
+    groups: Type.Optional(
+      Type.Array(AccountName, {
+        uniqueItems: true,
+        doc: 'Supplementary groups (must exist). The user is added to them; other memberships are left alone.',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, doc: 'A user account and its primary group.' },
 );
 export type EnsureUserParams = Static<typeof Params>;
 

@@ -19,28 +19,50 @@ import {
 
 const Params = Type.Object(
   {
-    /** A unit name ("nginx", "nginx.service") or a sysv init script name. */
-    name: ServiceName,
-    action: Type.Optional(Type.Union([Type.Literal('restart'), Type.Literal('reload')])),
-    /** Act even when not notified (e.g. a one-off restart). */
-    force: Type.Optional(Type.Boolean()),
-    /** How long the verify action waits for the service to become active after the restart. */
-    activeTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
-    /**
-     * How long the service must keep going after the action before it counts: a reload is often
-     * only a signal (nginx), and a restart can die a moment after "active". Default 1 (reload), 2 (restart).
-     */
-    settleSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 300 })),
-    /**
-     * Log files the service writes its errors to, besides the journal (nginx: its error.log). Lines
-     * they gain during the action that match `failPattern` fail the task. Default: the known error
-     * log of nginx and apache2, none for other services.
-     */
-    logFiles: Type.Optional(Type.Array(AbsPath, { uniqueItems: true })),
-    /** An extended regular expression (grep -E, case-insensitive) for a line that means failure. */
-    failPattern: Type.Optional(Type.String({ minLength: 1, pattern: '^[^\\n]*$' })),
+    name: {
+      ...ServiceName,
+      doc: 'A unit name ("nginx", "nginx.service") or a sysv init script name.',
+    },
+    action: Type.Optional(
+      Type.Union([Type.Literal('restart'), Type.Literal('reload')], { default: 'restart' }),
+    ),
+    force: Type.Optional(
+      Type.Boolean({ default: false, doc: 'Act even when not notified (a one-off restart).' }),
+    ),
+    activeTimeoutSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3600,
+        default: 30,
+        doc: 'How long to wait for the service to become active after the action.',
+      }),
+    ),
+    settleSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 300,
+        doc: 'How long the service must keep going after the action before it counts: a reload is often only a signal (nginx), and a restart can die a moment after "active". Default 1 (reload), 2 (restart).',
+      }),
+    ),
+    logFiles: Type.Optional(
+      Type.Array(AbsPath, {
+        uniqueItems: true,
+        doc: 'Log files the service writes its errors to, besides the journal: lines they gain during the action that match `failPattern` fail the task. Default: the known error log of nginx and apache2, none for other services.',
+      }),
+    ),
+    failPattern: Type.Optional(
+      Type.String({
+        minLength: 1,
+        pattern: '^[^\\n]*$',
+        description: 'one line',
+        doc: 'An extended regular expression (grep -E, case-insensitive) for a log line that means failure.',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    doc: 'Restart or reload a service, only when notified (or forced). "active" is not proof: it fails when systemctl does, when the journal or error logs gain error lines during the action, or when the service is not active and steady afterwards.',
+  },
 );
 
 export type ServiceRestartParams = Static<typeof Params>;

@@ -13,13 +13,22 @@ import {
 
 const Params = Type.Object(
   {
-    /** Template path relative to the templates directory (`templates/`, or `$FLEETBOOK_TEMPLATES`). */
-    src: Type.String({ minLength: 1, description: 'a template path under templates/' }),
+    src: Type.String({
+      minLength: 1,
+      description: 'a template path under templates/',
+      doc: "An EJS template under the project's `templates/` (or `$FLEETBOOK_TEMPLATES`).",
+    }),
     ...FileTaskFields,
-    /** Over the host vars; the template also sees `host` (name, address, environment, groups). */
-    vars: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    vars: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        doc: 'Over the host vars; the template also sees `host` (name, address, environment, groups).',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    doc: 'A file rendered from an EJS template (strict: a missing var is an error, not an empty string).',
+  },
 );
 export type TemplateFileParams = Static<typeof Params>;
 

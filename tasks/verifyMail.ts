@@ -33,17 +33,38 @@ const Email = Type.String({
 const Params = Type.Object(
   {
     to: Email,
-    /** Envelope sender and From: header; default: what the MTA makes of root (dma: root@MAILNAME or its MASQUERADE). */
-    from: Type.Optional(Email),
-    /** Subject prefix; the token is appended. */
-    subject: Type.Optional(Type.String({ pattern: '^[^\\r\\n]*$', maxLength: 200 })),
-    /** How long to wait for the smarthost to accept the message. */
-    timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    from: Type.Optional({
+      ...Email,
+      doc: 'Envelope sender and From: header. Default: what the MTA makes of root (dma: root@MAILNAME or its MASQUERADE).',
+    }),
+    subject: Type.Optional(
+      Type.String({
+        pattern: '^[^\\r\\n]*$',
+        maxLength: 200,
+        description: 'one line',
+        default: 'fleetbook verifyMail',
+        doc: 'Subject prefix; a unique token is appended.',
+      }),
+    ),
+    timeoutSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3600,
+        default: 60,
+        doc: 'How long to wait for the smarthost to accept the message.',
+      }),
+    ),
     mta: Type.Optional(
-      Type.Union([Type.Literal('auto'), Type.Literal('dma'), Type.Literal('postfix')]),
+      Type.Union([Type.Literal('auto'), Type.Literal('dma'), Type.Literal('postfix')], {
+        default: 'auto',
+        doc: 'Whose log to read; auto finds the installed one.',
+      }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    doc: "Send a message with a unique token through `sendmail` and wait until the MTA's log shows the smarthost accepted it (a side effect, recorded in the journal; it cannot be undone).",
+  },
 );
 
 export type VerifyMailParams = Static<typeof Params>;

@@ -28,12 +28,20 @@ export const ServiceName = Type.String({
   description: 'a service name',
 });
 export const FileTaskFields = {
-  dest: AbsPath,
-  mode: Type.Optional(Mode),
-  owner: Type.Optional(AccountName),
-  group: Type.Optional(AccountName),
-  /** Command run on the temp file before it replaces the live one; must contain `%s` (the temp path). */
-  validate: Type.Optional(Type.String({ minLength: 1 })),
-  /** Keep the content out of diffs and logs (changed lines shown, values masked). */
-  sensitive: Type.Optional(Type.Boolean()),
+  dest: { ...AbsPath, doc: 'The file on the host, replaced atomically.' },
+  mode: Type.Optional({ ...Mode, default: '0644' }),
+  owner: Type.Optional({ ...AccountName, default: 'root' }),
+  group: Type.Optional({ ...AccountName, default: 'root' }),
+  validate: Type.Optional(
+    Type.String({
+      minLength: 1,
+      doc: 'Command run on the temp file before it replaces the live one; must contain `%s` (the temp path).',
+    }),
+  ),
+  sensitive: Type.Optional(
+    Type.Boolean({
+      default: false,
+      doc: 'Keep the content out of diffs and logs (changed lines shown, values masked).',
+    }),
+  ),
 };
