@@ -242,7 +242,11 @@ async function runTaskWithin(
     const t2 = performance.now();
     for (const change of changes) await applyChange(ctx, change, index);
     const steps = changes.flatMap((c) => c.steps);
-    if (steps.every((st) => st.op === 'write'))
+    // A task that changed nothing and checks nothing leaves every fact as read: forgetting them
+    // anyway made a no-change run read the host again for almost every task.
+    if (steps.length === 0 && verify.length === 0) {
+      // nothing happened on the host
+    } else if (steps.every((st) => st.op === 'write'))
       ctx.cache.forgetPaths(steps.map((st) => (st.op === 'write' ? st.path : '')));
     else ctx.cache.invalidate();
     // A plan's note describes what the verify actions would do; once they ran, their results say more.
