@@ -420,6 +420,16 @@ for (let i = 1; i < results.length; i++) {
       `check x${fmtRatio(g.check)}, floor x${fmtRatio(g.floor)}`,
   );
 }
+const small = results.find((x) => x.hosts === 3);
+if (small !== undefined) {
+  const up = median(startup);
+  log(
+    `target (issue 11) start-up <= 0.20 s and the 3-host no-change run <= 1.0x the floor: ` +
+      `start-up ${sec(up)}, no-change ${sec(small.noChangeMs)} against the floor's ${sec(small.floorMs)} ` +
+      `(x${fmtRatio(small.noChangeRatio)}): ` +
+      (up <= 200 && small.noChangeRatio <= 1 ? 'MET' : 'NOT MET'),
+  );
+}
 const target = results.filter((x) => x.hosts === 40 || x.hosts === 100);
 if (target.length > 0)
   log(
