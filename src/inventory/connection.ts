@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { expandHome } from '../core/paths.ts';
 import { ConfigError } from '../core/errors.ts';
 import { parseProxyJump, type JumpSpec, type SshConfigFile } from '../transport/ssh-config.ts';
 import type { HostEntry, InventoryDefaults } from './schema.ts';
@@ -22,10 +22,6 @@ export interface HostConnection extends SshHop {
 
 /** OpenSSH follows a jump host's own ProxyJump; a chain this long is a loop in the config. */
 const MAX_JUMPS = 8;
-
-export function expandHome(path: string): string {
-  return path === '~' || path.startsWith('~/') ? `${homedir()}${path.slice(1)}` : path;
-}
 
 /** OpenSSH skips IdentityFile lines whose file does not exist (and then uses the agent). */
 function existingIdentity(files: readonly string[]): string | undefined {

@@ -1,12 +1,12 @@
 import { access, readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { displayPath } from '../core/paths.ts';
+import { displayPath, expandHome } from '../core/paths.ts';
 import { importUserModule } from '../core/user-module.ts';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigError } from '../core/errors.ts';
 import { validate } from '../core/schema.ts';
 import { readSshConfig, type SshConfigFile } from '../transport/ssh-config.ts';
-import { expandHome, resolveConnection, type SshHop } from './connection.ts';
+import { resolveConnection, type SshHop } from './connection.ts';
 import { InventorySchema, NAME, type InventoryDefinition } from './schema.ts';
 
 export interface ResolvedHost {

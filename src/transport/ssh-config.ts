@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import SSHConfig from 'ssh-config';
 import { ConfigError } from '../core/errors.ts';
-import { displayPath } from '../core/paths.ts';
+import { displayPath, expandHome } from '../core/paths.ts';
 
 /**
  * What OpenSSH's client config (`~/.ssh/config`) says about one host, for the options fleetbook
@@ -34,7 +34,7 @@ export interface SshConfigFile {
 /** The same as OpenSSH's `~` and a missing file: no config, not an error. `none` reads nothing (`ssh -F none`). */
 export function readSshConfig(path: string): SshConfigFile | undefined {
   if (path === 'none') return undefined;
-  const file = expandTilde(path);
+  const file = expandHome(path);
   if (!existsSync(file)) return undefined;
   const config = SSHConfig.parse(readFileSync(file, 'utf8'));
   return {
@@ -48,10 +48,6 @@ export function readSshConfig(path: string): SshConfigFile | undefined {
       return entryOf(raw, host, user, file);
     },
   };
-}
-
-function expandTilde(path: string): string {
-  return path === '~' || path.startsWith('~/') ? `${homedir()}${path.slice(1)}` : path;
 }
 
 function first(v: string | string[] | undefined): string | undefined {
@@ -85,7 +81,7 @@ function entryOf(
     Array.isArray(identity) ? identity : identity === undefined ? [] : [identity]
   )
     .filter((f) => f.toLowerCase() !== 'none')
-    .map((f) => expandTilde(expandTokens(f, { ...tokens, r: remoteUser, p: String(port ?? 22) })));
+    .map((f) => expandHome(expandTokens(f, { ...tokens, r: remoteUser, p: String(port ?? 22) })));
   const jump = first(raw.proxyjump);
   return {
     ...(hostName !== undefined ? { hostName: tokens.h } : {}),
