@@ -11,6 +11,8 @@ import { labCommand } from './lab.ts';
 import { demoCommand } from './demo.ts';
 import { secretCommand } from './secret.ts';
 import { initCommand } from './init.ts';
+import { execCommand } from './exec.ts';
+import { positiveInt } from './args.ts';
 
 /** fleetbook's own package.json, found upwards: this file runs from src/ or from dist/src/. */
 function ownPackage(): { version: string } {
@@ -24,13 +26,6 @@ function ownPackage(): { version: string } {
   }
 }
 const pkg = ownPackage();
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError('expected a whole number of at least 1');
-  return n;
-}
 
 function nonNegativeInt(value: string): number {
   const n = Number(value);
@@ -260,6 +255,7 @@ program.addCommand(labCommand());
 program.addCommand(demoCommand());
 program.addCommand(secretCommand());
 program.addCommand(initCommand(pkg.version));
+program.addCommand(execCommand(redactor));
 
 try {
   await program.parseAsync();

@@ -45,7 +45,8 @@ export interface PreparedRun {
   readonly warnings: readonly string[];
 }
 
-function overridden(h: ResolvedHost, o: ConnectionOverrides | undefined): ResolvedHost {
+/** The inventory's connection with -u, --private-key and -b applied. */
+export function overridden(h: ResolvedHost, o: ConnectionOverrides | undefined): ResolvedHost {
   if (o === undefined || h.connection === 'local') return h;
   return {
     ...h,

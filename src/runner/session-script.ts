@@ -32,7 +32,9 @@ find "$fb_root" -maxdepth 1 -name 'session.*' -mmin +1440 -exec rm -rf {} + 2>/d
 exec 3<&0 </dev/null
 if [ "$fb_mode" != none ]; then
   fb_l=/run/lock/fleetbook.lock; [ -d /run/lock ] || fb_l=/tmp/fleetbook.lock
-  { exec 9>>"$fb_l"; } 2>/dev/null || exec 9<"$fb_l" || { echo "cannot open the host lock $fb_l" >&2; exit 70; }
+  # \`command\`: a failed redirection of the special builtin exec would end the shell (exit 2), so
+  # a user who cannot write root's lock file never reached the read-only fallback.
+  { command exec 9>>"$fb_l"; } 2>/dev/null || command exec 9<"$fb_l" || { echo "cannot open the host lock $fb_l" >&2; exit 70; }
   if [ "$fb_mode" = shared ]; then fb_f=-s; else fb_f=-x; fi
   if ! flock "$fb_f" -w "$fb_wait" 9; then
     printf '@@fbs busy %s\\n' "$(cat "$fb_l.who" 2>/dev/null || echo 'another run')"
