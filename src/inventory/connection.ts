@@ -2,15 +2,8 @@ import { existsSync } from 'node:fs';
 import { expandHome } from '../core/paths.ts';
 import { ConfigError } from '../core/errors.ts';
 import { parseProxyJump, type JumpSpec, type SshConfigFile } from '../transport/ssh-config.ts';
+import type { SshHop } from '../transport/types.ts';
 import type { HostEntry, InventoryDefaults } from './schema.ts';
-
-/** One SSH hop on the way to a host (a ProxyJump host). */
-export interface SshHop {
-  readonly address: string;
-  readonly port: number;
-  readonly user: string;
-  readonly key: string | undefined;
-}
 
 /** How fleetbook reaches one host: the inventory first, then `~/.ssh/config`, then the defaults. */
 export interface HostConnection extends SshHop {

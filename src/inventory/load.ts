@@ -6,7 +6,8 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigError } from '../core/errors.ts';
 import { validate } from '../core/schema.ts';
 import { readSshConfig, type SshConfigFile } from '../transport/ssh-config.ts';
-import { resolveConnection, type SshHop } from './connection.ts';
+import type { SshHop } from '../transport/types.ts';
+import { resolveConnection } from './connection.ts';
 import { InventorySchema, NAME, type InventoryDefinition } from './schema.ts';
 
 export interface ResolvedHost {

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { UnreachableError } from '../core/errors.ts';
 import { fingerprint, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.ts';
-import type { Channel, SshTarget, Transport } from './types.ts';
+import type { Channel, SshHop, SshTarget, Transport } from './types.ts';
 
 async function readOptional(path: string): Promise<string> {
   try {
@@ -19,15 +19,7 @@ async function readOptional(path: string): Promise<string> {
 /** Keepalives every few seconds; this many unanswered in a row mean the connection is lost. */
 const KEEPALIVE_COUNT = 3;
 
-/** One hop of a connection: the target itself, or a jump host on the way to it. */
-interface Hop {
-  readonly address: string;
-  readonly port: number;
-  readonly user: string;
-  readonly key: string | undefined;
-}
-
-function hopName(h: Hop): string {
+function hopName(h: SshHop): string {
   return `${h.user}@${h.address}:${String(h.port)}`;
 }
 
@@ -139,7 +131,7 @@ function sshChannel(stream: ClientChannel, lost: () => string | undefined): Chan
 
 /** Connect to one hop (directly, or over `sock`, a channel forwarded by the hop before). */
 async function openHop(
-  hop: Hop,
+  hop: SshHop,
   sock: Duplex | undefined,
   target: SshTarget,
   entries: ReturnType<typeof parseKnownHosts>,

@@ -21,19 +21,19 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-export interface SshTarget {
-  readonly name: string;
+/** One SSH hop: a host to log in to, on the way to a target or the target itself. */
+export interface SshHop {
   readonly address: string;
   readonly port: number;
   readonly user: string;
+  /** Private key file; without one, the SSH agent. */
   readonly key: string | undefined;
+}
+
+export interface SshTarget extends SshHop {
+  readonly name: string;
   /** Jump hosts (ProxyJump), first hop first. */
-  readonly jumps: readonly {
-    readonly address: string;
-    readonly port: number;
-    readonly user: string;
-    readonly key: string | undefined;
-  }[];
+  readonly jumps: readonly SshHop[];
   readonly knownHosts: string;
   readonly acceptNewHostKeys: boolean;
   /** Give up connecting after this long. */
