@@ -7,7 +7,7 @@ import type { HostEntry, InventoryDefaults } from './schema.ts';
 
 /** How fleetbook reaches one host: the inventory first, then `~/.ssh/config`, then the defaults. */
 export interface HostConnection extends SshHop {
-  /** Where the key came from, for error messages: `hosts.web1.key`, `defaults.key` or the ssh config. */
+  /** Where the key came from, for error messages: `hosts.web1.key` or `defaults.key` (a key from the ssh config was chosen because it exists). */
   readonly keyField?: string;
   /** Hosts to jump through, first hop first; empty for a direct connection. */
   readonly jumps: readonly SshHop[];
