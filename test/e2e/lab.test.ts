@@ -215,7 +215,13 @@ void test('labUp reports the hosts, the key, known_hosts and the inventory', asy
   const inv = parseYaml(await readFile(lab.inventoryPath, 'utf8')) as Record<string, unknown>;
   assert.deepEqual(inv, {
     environment: 'development',
-    defaults: { user: 'root', port: 22, key: lab.keyPath, knownHosts: lab.knownHostsPath },
+    defaults: {
+      user: 'root',
+      port: 22,
+      key: lab.keyPath,
+      knownHosts: lab.knownHostsPath,
+      sshConfig: 'none',
+    },
     vars: {
       smarthost: {
         host: '127.0.0.1',
