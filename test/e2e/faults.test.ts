@@ -99,6 +99,16 @@ async function processes(host: string, pattern: string): Promise<string> {
   );
 }
 
+/** Wait (up to 10 s) until no fleetbook session runs on the host: it noticed its controller died. */
+async function sessionEnded(host: string): Promise<void> {
+  let left = await processes(host, 'fleetbook-session');
+  for (let i = 0; i < 20 && left !== ''; i++) {
+    await new Promise((res) => setTimeout(res, 500));
+    left = await processes(host, 'fleetbook-session');
+  }
+  assert.equal(left, '', `${host}: the session of a dead run still runs`);
+}
+
 const FILES = [1, 3, 6, 10].map((mb) => `/srv/fb-faults/f${mb}`);
 
 async function sums(host: string): Promise<string[]> {
@@ -148,6 +158,9 @@ test('the kill sweep: SIGKILL at 22 points of a run writing 1-10 MB files; every
     if (news === 0) seen.old++;
     else if (news === now.length) seen.new++;
     else seen.mixed++;
+    // The host cleans up once it notices its controller is gone (moments later, as above):
+    // wait for the session to end, then nothing of the killed write may remain.
+    await sessionEnded(SWEEP);
     assert.equal(
       (await onHost(SWEEP, "find /srv/fb-faults -name '.fleetbook-*' | wc -l")).trim(),
       '0',
