@@ -27,6 +27,7 @@ export { defineInventory } from './inventory/schema.ts';
 export type { InventoryDefinition, HostEntry, GroupEntry } from './inventory/schema.ts';
 export { absentFile, fact, factKey } from './core/facts.ts';
 export type * from './core/facts.ts';
+export type { HostFacts, NetworkAddress } from './core/host-facts.ts';
 export {
   planFile,
   planWholeFile,

@@ -11,7 +11,7 @@ import { labCommand } from './lab.ts';
 import { demoCommand } from './demo.ts';
 import { secretCommand } from './secret.ts';
 import { initCommand } from './init.ts';
-import { execCommand } from './exec.ts';
+import { execCommand, factsCommand } from './ad-hoc.ts';
 import { positiveInt } from './args.ts';
 
 /** fleetbook's own package.json, found upwards: this file runs from src/ or from dist/src/. */
@@ -256,6 +256,7 @@ program.addCommand(demoCommand());
 program.addCommand(secretCommand());
 program.addCommand(initCommand(pkg.version));
 program.addCommand(execCommand(redactor));
+program.addCommand(factsCommand(redactor));
 
 try {
   await program.parseAsync();

@@ -1,11 +1,12 @@
-// `fleetbook exec`: an ad-hoc command on lab hosts, output and exit code per host, the user and
-// become the inventory (or -u / -b) say, and an unreachable host reported as such.
+// `fleetbook exec` and `fleetbook facts` on a lab host: output and exit code per host, the user and
+// become the inventory (or -u / -b) say, facts as the host itself reports them, and an unreachable
+// host reported as such.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertHealthy, fleetbook, HOSTS, lab } from './helpers.ts';
+import { assertHealthy, fleetbook, HOSTS, lab, onHost } from './helpers.ts';
 import type { LabInfo } from '../../src/lab/index.ts';
 
 const [HOST] = HOSTS.exec;
@@ -62,4 +63,41 @@ test('an empty command and an unknown --limit are errors before connecting', asy
   const typo = await exec('--limit', 'lab4x', 'true');
   assert.equal(typo.code, 1);
   assert.match(typo.stderr, /--limit "lab4x" matches no host or group/);
+});
+
+test('facts: what the host itself says about its system, in one read; --json for tools', async () => {
+  const r = await fleetbook(['facts', '-i', inventory, '--limit', HOST, '--json']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const got = JSON.parse(r.stdout) as { host: string; facts: Record<string, unknown> };
+  const own = (cmd: string) => onHost(HOST, cmd).then((s) => s.trim());
+  assert.equal(got.host, HOST);
+  assert.deepEqual(got.facts, {
+    os: {
+      id: await own('. /etc/os-release; echo $ID'),
+      version: await own('. /etc/os-release; echo $VERSION_ID'),
+      codename: await own('. /etc/os-release; echo $VERSION_CODENAME'),
+      prettyName: await own('. /etc/os-release; echo $PRETTY_NAME'),
+    },
+    architecture: await own('dpkg --print-architecture'),
+    kernel: await own('uname -r'),
+    hostname: HOST,
+    fqdn: await own('hostname -f'),
+    cpus: Number(await own('nproc')),
+    memoryMb: Math.floor(Number(await own("awk '/^MemTotal:/ {print $2}' /proc/meminfo")) / 1024),
+    ipv4: got.facts.ipv4,
+    ipv6: got.facts.ipv6,
+    init: 'systemd',
+  });
+  // The lab shares the machine's network: the default route's interface and address are its own.
+  const route = await own(
+    'awk \'$2 == "00000000" && $8 == "00000000" {print $1; exit}\' /proc/net/route',
+  );
+  assert.equal((got.facts.ipv4 as { interface: string } | null)?.interface ?? null, route || null);
+  const plain = await fleetbook(['facts', '-i', inventory, '--connect-timeout', '2']);
+  assert.equal(plain.code, 4, plain.stdout + plain.stderr);
+  assert.match(
+    plain.stdout,
+    new RegExp(`^${HOST}: Debian GNU/Linux 12 \\(bookworm\\) amd64, kernel `, 'm'),
+  );
+  assert.match(plain.stdout, /^gone \| UNREACHABLE: /m);
 });

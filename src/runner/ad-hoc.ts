@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, errorMessage, TaskFailure } from '../core/errors.ts';
+import { parseHostFacts, FACTS_SCRIPT, type HostFacts } from '../core/host-facts.ts';
 import { raw } from '../core/shell.ts';
 import { checkKeyFiles, loadInventory } from '../inventory/load.ts';
 import { targetHosts } from '../inventory/select.ts';
@@ -9,11 +10,13 @@ import { EXIT } from './exit-codes.ts';
 import { openRemote } from './open-remote.ts';
 import { runsAsRoot } from './prepare.ts';
 import { overridden, type ConnectionOverrides } from './prepare-run.ts';
+import type { Remote } from './remote.ts';
+import type { LockMode } from './session.ts';
 import { connectSettings, RUN_DEFAULTS, runWho } from './settings.ts';
 
-export interface ExecOptions {
+/** The hosts of an ad-hoc command (`exec`, `facts`) and how to reach them. */
+export interface AdHocOptions {
   readonly inventory: string;
-  readonly command: string;
   readonly limit?: string | undefined;
   readonly forks: number;
   readonly connection?: ConnectionOverrides | undefined;
@@ -22,38 +25,30 @@ export interface ExecOptions {
   readonly lockWaitSeconds?: number | undefined;
 }
 
-/** What one host said: the command's exit code and output, or why it was not reached. */
-export type ExecResult =
-  | {
-      readonly host: string;
-      readonly code: number;
-      readonly stdout: string;
-      readonly stderr: string;
-    }
-  | { readonly host: string; readonly unreachable: string };
+export type Unreachable = { readonly host: string; readonly unreachable: string };
 
 /**
- * `fleetbook exec`: an ad-hoc command on every selected host, like `ansible HOSTS -a CMD`. It runs
- * as the inventory says (become included) and holds each host's lock like a real run, since a
- * command may change anything. Results come back as hosts finish.
+ * Do `work` on every selected host over its own session (one connection each, `forks` at a time),
+ * as the inventory says (become included); results are handed on as hosts finish.
  */
-export async function execOnHosts(
-  opts: ExecOptions,
-  onResult: (r: ExecResult) => void,
-): Promise<number> {
-  if (opts.command.trim() === '') throw new ConfigError('exec: the command is empty');
+async function onEachHost<T extends { readonly host: string }>(
+  opts: AdHocOptions,
+  lock: LockMode,
+  work: (remote: Remote, host: string) => Promise<T>,
+  onResult: (r: T | Unreachable) => void,
+): Promise<(T | Unreachable)[]> {
   const inv = await loadInventory(opts.inventory);
   const hosts = targetHosts(inv, ['all'], opts.limit).map((h) => overridden(h, opts.connection));
   if (hosts.length === 0)
     throw new ConfigError(`no hosts selected (--limit ${opts.limit ?? ''})`, { file: inv.file });
   await checkKeyFiles(inv, hosts);
   const settings = connectSettings(opts);
-  const who = runWho(`exec-${randomBytes(3).toString('hex')}`);
+  const who = runWho(`adhoc-${randomBytes(3).toString('hex')}`);
   const limit = pLimit(opts.forks);
-  const results = await Promise.all(
+  return Promise.all(
     hosts.map((h) =>
-      limit(async (): Promise<ExecResult> => {
-        let r: ExecResult;
+      limit(async () => {
+        let r: T | Unreachable;
         try {
           const transport = await connector(h, settings)();
           try {
@@ -61,12 +56,11 @@ export async function execOnHosts(
               transport,
               h.name,
               { become: h.become && h.user !== 'root', asRoot: runsAsRoot(h) },
-              'exclusive',
+              lock,
               { waitSeconds: opts.lockWaitSeconds ?? RUN_DEFAULTS.lockWaitSeconds, who },
             );
-            const out = await remote.exec(raw(opts.command));
+            r = await work(remote, h.name);
             await session.close().catch(() => undefined);
-            r = { host: h.name, code: out.code, stdout: out.stdout, stderr: out.stderr };
           } finally {
             await transport.close();
           }
@@ -83,7 +77,56 @@ export async function execOnHosts(
       }),
     ),
   );
+}
+
+/** What one host said to `exec`: the command's exit code and output. */
+export type ExecResult =
+  | {
+      readonly host: string;
+      readonly code: number;
+      readonly stdout: string;
+      readonly stderr: string;
+    }
+  | Unreachable;
+
+/**
+ * `fleetbook exec`: an ad-hoc command on every selected host, like `ansible HOSTS -a CMD`. It holds
+ * each host's lock like a real run, since a command may change anything.
+ */
+export async function execOnHosts(
+  opts: AdHocOptions & { readonly command: string },
+  onResult: (r: ExecResult) => void,
+): Promise<number> {
+  if (opts.command.trim() === '') throw new ConfigError('exec: the command is empty');
+  const results = await onEachHost(
+    opts,
+    'exclusive',
+    async (remote, host) => {
+      const out = await remote.exec(raw(opts.command));
+      return { host, code: out.code, stdout: out.stdout, stderr: out.stderr };
+    },
+    onResult,
+  );
   // As for `run`: a failure outranks an unreachable host.
   if (results.some((r) => 'code' in r && r.code !== 0)) return EXIT.failed;
+  return results.some((r) => 'unreachable' in r) ? EXIT.unreachable : EXIT.ok;
+}
+
+export type FactsResult = { readonly host: string; readonly facts: HostFacts } | Unreachable;
+
+/** `fleetbook facts`: each host's system facts, read-only, in one round trip (like `ansible -m setup`). */
+export async function factsOfHosts(
+  opts: AdHocOptions,
+  onResult: (r: FactsResult) => void,
+): Promise<number> {
+  const results = await onEachHost(
+    opts,
+    'shared',
+    async (remote, host) => ({
+      host,
+      facts: parseHostFacts((await remote.exec(FACTS_SCRIPT)).stdout),
+    }),
+    onResult,
+  );
   return results.some((r) => 'unreachable' in r) ? EXIT.unreachable : EXIT.ok;
 }
