@@ -162,7 +162,11 @@ program
     'after the run, show where the time went per task (probe, plan, apply) across hosts',
     false,
   )
-  .option('-v, --verbose', 'also show details of tasks that were ok', false)
+  .option(
+    '-v, --verbose',
+    'also show details of tasks that were ok, and what commands printed',
+    false,
+  )
   .addOption(new Option('--no-color', 'plain output'))
   .action(async (playbook, o) => {
     const { parseExtraVars } = await import('../runner/extra-vars.ts');

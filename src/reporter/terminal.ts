@@ -112,6 +112,13 @@ export function terminalReporter(
           for (const s of e.sideEffects ?? [])
             lines.push(indent(`side effect (cannot be undone): ${s}`));
         if (e.details !== undefined) lines.push(indent(c.dim(e.details), '      | '));
+        // A command's output, as `ansible -v` shows it: stdout, then stderr, under the step.
+        if (opts.verbose)
+          for (const o of e.output ?? []) {
+            lines.push(indent(`output of ${o.step}:`));
+            const text = [o.stdout, o.stderr].map((t) => t.trimEnd()).filter((t) => t !== '');
+            lines.push(indent(c.dim(text.join('\n')), '      | '));
+          }
         out(`${lines.join('\n')}\n`);
         break;
       }

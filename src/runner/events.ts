@@ -10,6 +10,13 @@ export type Outcome =
   | 'unreachable'
   | 'rolled-back';
 
+/** The end of what one shell step printed; long output keeps its last lines. */
+export interface StepOutput {
+  readonly step: string;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
 export interface TaskEndEvent {
   readonly type: 'task-end';
   readonly host: string;
@@ -25,6 +32,8 @@ export interface TaskEndEvent {
   readonly details?: string;
   /** What the task did (or, in check mode, would do) that cannot be undone: a test message sent. */
   readonly sideEffects?: readonly string[];
+  /** What the task's shell steps printed (a `command`'s output), secrets masked like all output. */
+  readonly output?: readonly StepOutput[];
   readonly durationMs: number;
   /** Milliseconds spent reading the host (probe), planning, and acting plus verifying. */
   readonly timing: { readonly probeMs: number; readonly planMs: number; readonly applyMs: number };

@@ -1,7 +1,7 @@
 import { open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
-import type { Outcome } from './events.ts';
+import type { Outcome, StepOutput } from './events.ts';
 import type { RecordedRunStep, UndoStep } from './remote.ts';
 import { stateDir, writeAtomic } from '../state/dir.ts';
 
@@ -16,6 +16,8 @@ export interface JournalTask {
   readonly message?: string;
   /** What the task did that cannot be undone (a test message sent). */
   readonly sideEffects?: readonly string[];
+  /** What its shell steps printed (masked like everything in the journal). */
+  readonly output?: readonly StepOutput[];
 }
 
 /** An undo step with the task that made it. File restores carry the hash of what the run wrote. */

@@ -79,13 +79,17 @@ export class Remote implements RemoteShell {
   }
 
   /** Run a `run` step; throws TaskFailure naming it when it exits non-zero. */
-  async run(step: RecordedRunStep | Extract<Step, { op: 'run' }>): Promise<void> {
+  /** Run a step; a non-zero exit fails it. Resolves with what it printed. */
+  async run(
+    step: RecordedRunStep | Extract<Step, { op: 'run' }>,
+  ): Promise<{ stdout: string; stderr: string }> {
     const res = await this.exec(step.script, step.stdin !== undefined ? { stdin: step.stdin } : {});
     if (res.code !== 0)
       throw new TaskFailure(
         `${step.describe}: failed with exit code ${res.code}${this.rootHint(res.stderr)}`,
         tail(`${res.stderr}${res.stdout}`),
       );
+    return { stdout: res.stdout, stderr: res.stderr };
   }
 
   /** Write a file atomically; `backup` is where the old one is kept (see RestoreStep). */

@@ -5,7 +5,7 @@ import { sha256 as sha256Of } from '../core/probe-script.ts';
 import { scriptText } from '../core/shell.ts';
 import type { Change, HostView, Plan, Step, Task } from '../core/task.ts';
 import { planProblem } from './check-plan.ts';
-import type { Emit, Outcome, TaskEndEvent } from './events.ts';
+import type { Emit, Outcome, StepOutput, TaskEndEvent } from './events.ts';
 import type { FactCache } from './fact-cache.ts';
 import { backupId } from './host-scripts.ts';
 import type { HostJournal, JournalTask, UndoRecord } from './journal.ts';
@@ -122,7 +122,7 @@ async function runTaskWithin(
   const end = (
     outcome: Outcome,
     extra: Partial<
-      Pick<TaskEndEvent, 'changes' | 'diff' | 'message' | 'details' | 'sideEffects'>
+      Pick<TaskEndEvent, 'changes' | 'diff' | 'message' | 'details' | 'sideEffects' | 'output'>
     > = {},
   ): Outcome => {
     const event: TaskEndEvent = {
@@ -140,6 +140,7 @@ async function runTaskWithin(
       ...(extra.sideEffects !== undefined && extra.sideEffects.length > 0
         ? { sideEffects: extra.sideEffects }
         : {}),
+      ...(extra.output !== undefined && extra.output.length > 0 ? { output: extra.output } : {}),
       durationMs: Math.round(performance.now() - t0),
       timing: {
         probeMs: Math.round(timing.probeMs),
@@ -158,12 +159,13 @@ async function runTaskWithin(
       changes: event.changes,
       ...(event.message !== undefined ? { message: event.message } : {}),
       ...(event.sideEffects !== undefined ? { sideEffects: event.sideEffects } : {}),
+      ...(event.output !== undefined ? { output: event.output } : {}),
     });
     return outcome;
   };
   const failure = (
     err: unknown,
-    extra: Partial<Pick<TaskEndEvent, 'changes' | 'diff' | 'sideEffects'>> = {},
+    extra: Partial<Pick<TaskEndEvent, 'changes' | 'diff' | 'sideEffects' | 'output'>> = {},
   ): Outcome =>
     // A host locked by another run, or a session that could not start, stops the host like a lost connection.
     err instanceof UnreachableError || err instanceof SessionError
@@ -215,6 +217,8 @@ async function runTaskWithin(
       : { outcome: end('failed', { message: plan.reason }), notifies: false };
   }
   const changes = plan.status === 'change' ? plan.changes : [];
+  // What the change's shell steps print, as they run (kept when a later step fails too).
+  const output: StepOutput[] = [];
   const summary = {
     changes: changes.map((c) => c.summary),
     diff: changes.flatMap((c) => c.diff),
@@ -240,7 +244,7 @@ async function runTaskWithin(
   }
   try {
     const t2 = performance.now();
-    for (const change of changes) await applyChange(ctx, change, index);
+    for (const change of changes) await applyChange(ctx, change, index, output);
     const steps = changes.flatMap((c) => c.steps);
     // A task that changed nothing and checks nothing leaves every fact as read: forgetting them
     // anyway made a no-change run read the host again for almost every task.
@@ -263,6 +267,7 @@ async function runTaskWithin(
       outcome: end(changes.length > 0 ? 'changed' : 'ok', {
         ...summary,
         sideEffects: done,
+        output,
         ...(notes.length > 0 ? { message: notes.join('; ') } : {}),
       }),
       notifies,
@@ -277,7 +282,7 @@ async function runTaskWithin(
         notifies,
       };
     }
-    return { outcome: failure(err, { ...summary, sideEffects }), notifies };
+    return { outcome: failure(err, { ...summary, sideEffects, output }), notifies };
   }
 }
 
@@ -286,7 +291,19 @@ async function runTaskWithin(
  * and, before each write, the restore of the file it replaces. Undo runs from the last record to
  * the first, so a change's file restores run before its own undo steps.
  */
-async function applyChange(ctx: TaskContext, change: Change, index: number): Promise<void> {
+/** Output beyond this many characters per stream keeps its end (the part with the verdict). */
+const OUTPUT_CHARS = 8000;
+
+function lastChars(text: string): string {
+  return text.length <= OUTPUT_CHARS ? text : `[...]${text.slice(-OUTPUT_CHARS)}`;
+}
+
+async function applyChange(
+  ctx: TaskContext,
+  change: Change,
+  index: number,
+  output: StepOutput[],
+): Promise<void> {
   // planProblem has checked that undo and afterUndo hold run steps only.
   const undo = [...change.undo]
     .reverse()
@@ -297,7 +314,13 @@ async function applyChange(ctx: TaskContext, change: Change, index: number): Pro
   await ctx.beforeChange({ task: index, change: change.summary, undo, afterUndo });
   for (const step of change.steps) {
     if (step.op === 'run') {
-      await ctx.remote.run(step);
+      const printed = await ctx.remote.run(step);
+      if (printed.stdout !== '' || printed.stderr !== '')
+        output.push({
+          step: step.describe,
+          stdout: lastChars(printed.stdout),
+          stderr: lastChars(printed.stderr),
+        });
       continue;
     }
     const backup = backupId(ctx.runId, randomBytes(6).toString('hex'));

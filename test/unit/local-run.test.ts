@@ -8,6 +8,7 @@ import type { RunEvent, TaskEndEvent } from '../../src/runner/events.ts';
 import { loadJournal } from '../../src/runner/journal.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import { runDetails, runLine } from '../../src/reporter/runs-view.ts';
+import { Redactor } from '../../src/reporter/redact.ts';
 
 // The whole runner — validation, probe, plan, check-mode simulation, atomic writes, journal —
 // on the controller itself through the local transport: fast, and no lab needed.
@@ -166,4 +167,39 @@ test('an environment that is not declared is refused, with a did-you-mean', asyn
     () => undefined,
   );
   assert.equal(r.exitCode, 0, 'declared in the inventory: accepted');
+});
+
+test("a command's output is kept: on its task-end event, and in the journal with secrets masked", async () => {
+  process.env.FLEETBOOK_SECRETS_DIR = join(work, 'secrets-command');
+  const redactor = new Redactor();
+  const events: RunEvent[] = [];
+  const secrets: string[] = [];
+  const r = await runPlaybook(
+    {
+      playbook: 'test/fixtures/playbooks/local-command.ts',
+      inventory,
+      check: false,
+      forks: 1,
+      rollback: true,
+      acceptNewHostKeys: false,
+      onSecret: (v) => {
+        secrets.push(v);
+        redactor.add(v);
+      },
+      redact: (t) => redactor.redact(t),
+    },
+    (e) => events.push(e),
+  );
+  assert.equal(r.exitCode, 0);
+  const [token] = secrets;
+  assert.ok(token !== undefined && token.length >= 32);
+  const end = events.find((e): e is TaskEndEvent => e.type === 'task-end');
+  assert.deepEqual(end?.output, [
+    { step: 'print a greeting', stdout: `hello\ntoken=${token}\n`, stderr: 'warn\n' },
+  ]);
+  const journal = await loadJournal(r.runId);
+  const kept = journal.hosts.self?.tasks[0]?.output;
+  assert.equal(kept?.[0]?.stdout.startsWith('hello\ntoken='), true, JSON.stringify(kept));
+  assert.equal(JSON.stringify(journal).includes(token), false, 'the journal holds the secret');
+  assert.equal(kept?.[0]?.stderr, 'warn\n');
 });
