@@ -5,7 +5,7 @@ import { defineTask, fact, planFile, Type } from 'fleetbook';
 export const ensureLine = defineTask({
   type: 'ensureLine',
   params: Type.Object(
-    { path: Type.String(), line: Type.String() },
+    { path: Type.String({ pattern: '^/' }), line: Type.String() },
     { additionalProperties: false },
   ),
   describe: (p) => p.path,

@@ -23,3 +23,13 @@ for (const [file, marker] of [
     assert.equal(checked, block);
   });
 }
+
+test("the custom task `fleetbook init` writes is the README's example", async () => {
+  const { scaffold } = await import('../../src/init/scaffold.ts');
+  const task = scaffold('x', '0.0.0').files.find(([p]) => p === 'tasks/ensure-line.ts')?.[1];
+  const block = blocks.find((b) => b.startsWith('// tasks/ensureLine.ts'));
+  // Both start with comment lines of their own; the code after them is the same.
+  const code = (text: string | undefined) => text?.slice(text.indexOf('import '));
+  assert.ok(task !== undefined && block !== undefined);
+  assert.equal(code(task), code(block));
+});
