@@ -78,8 +78,7 @@ export class Remote implements RemoteShell {
       : '';
   }
 
-  /** Run a `run` step; throws TaskFailure naming it when it exits non-zero. */
-  /** Run a step; a non-zero exit fails it. Resolves with what it printed. */
+  /** Run a `run` step and resolve with what it printed; throws TaskFailure naming it when it exits non-zero. */
   async run(
     step: RecordedRunStep | Extract<Step, { op: 'run' }>,
   ): Promise<{ stdout: string; stderr: string }> {

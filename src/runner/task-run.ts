@@ -286,11 +286,6 @@ async function runTaskWithin(
   }
 }
 
-/**
- * Apply one change. Its undo is on the journal before anything runs: the change's own undo steps,
- * and, before each write, the restore of the file it replaces. Undo runs from the last record to
- * the first, so a change's file restores run before its own undo steps.
- */
 /** Output beyond this many characters per stream keeps its end (the part with the verdict). */
 const OUTPUT_CHARS = 8000;
 
@@ -298,6 +293,11 @@ function lastChars(text: string): string {
   return text.length <= OUTPUT_CHARS ? text : `[...]${text.slice(-OUTPUT_CHARS)}`;
 }
 
+/**
+ * Apply one change. Its undo is on the journal before anything runs: the change's own undo steps,
+ * and, before each write, the restore of the file it replaces. Undo runs from the last record to
+ * the first, so a change's file restores run before its own undo steps.
+ */
 async function applyChange(
   ctx: TaskContext,
   change: Change,
