@@ -41,10 +41,13 @@ export interface RunResult {
 export { EXIT };
 
 export function newRunId(now = new Date()): string {
+  // The suffix starts with the milliseconds (3 hex digits): ids sort by time within a second too,
+  // which pruning backups and "the latest run" rely on (runs a second apart are common now).
+  const ms = now.getUTCMilliseconds().toString(16).padStart(3, '0');
   return `${now
     .toISOString()
     .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+    .replace(/\.\d+Z$/, 'Z')}-${ms}${randomBytes(2).toString('hex').slice(0, 3)}`;
 }
 
 /** Exit status: 2 if any task failed or the rollout stopped early, else 4 if any host was unreachable, else 0. */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newRunId } from '../../src/runner/run.ts';
 import {
   journalFromLog,
   listJournals,
@@ -112,4 +113,13 @@ test('a log cut short in its last line still reads', () => {
     '{"t":"undo","host":"h1","undo":[{"op":"rest';
   const back = journalFromLog(text);
   assert.equal(back?.hosts.h1?.undo.length, 1);
+});
+
+test('run ids sort by start time, within a second too, and keep their shape', () => {
+  const at = (ms: number) => newRunId(new Date(Date.UTC(2026, 11, 2, 16, 10, 12, ms)));
+  const ids = [0, 1, 9, 10, 255, 256, 998, 999].map(at);
+  for (const id of ids) assert.match(id, /^20261202T161012Z-[0-9a-f]{6}$/);
+  assert.deepEqual([...ids].sort(), ids);
+  // A second later sorts after all of them.
+  assert.ok(newRunId(new Date(Date.UTC(2026, 11, 2, 16, 10, 13, 0))) > (ids.at(-1) ?? ''));
 });
