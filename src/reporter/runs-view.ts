@@ -76,6 +76,11 @@ export function runDetails(j: Journal, all: readonly Journal[]): string {
       if (t.message !== undefined)
         out.push(`         ${t.message.split('\n').join('\n         ')}`);
       for (const s of t.sideEffects ?? []) out.push(`         side effect, cannot be undone: ${s}`);
+      for (const o of t.output ?? []) {
+        out.push(`         output of ${o.step}:`);
+        const text = [o.stdout, o.stderr].map((x) => x.trimEnd()).filter((x) => x !== '');
+        for (const line of text.join('\n').split('\n')) out.push(`           | ${line}`);
+      }
     }
     if (h.undo.length > 0) out.push(`  undo recorded: ${plural(h.undo.length, 'step')}`);
     if (h.prunedBackups !== undefined && h.prunedBackups.length > 0)

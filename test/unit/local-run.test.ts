@@ -202,4 +202,9 @@ test("a command's output is kept: on its task-end event, and in the journal with
   assert.equal(kept?.[0]?.stdout.startsWith('hello\ntoken='), true, JSON.stringify(kept));
   assert.equal(JSON.stringify(journal).includes(token), false, 'the journal holds the secret');
   assert.equal(kept?.[0]?.stderr, 'warn\n');
+  // `fleetbook show RUN_ID` shows it too, as masked as the journal holds it.
+  assert.match(
+    runDetails(journal, [journal]),
+    /output of print a greeting:\n {11}\| hello\n {11}\| token=\*+\n {11}\| warn/,
+  );
 });
