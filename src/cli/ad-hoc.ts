@@ -2,7 +2,13 @@ import { Command } from '@commander-js/extra-typings';
 import type { HostFacts } from '../core/host-facts.ts';
 import type { Redactor } from '../reporter/redact.ts';
 import type { ExecResult, FactsResult } from '../runner/ad-hoc.ts';
-import { positiveInt } from './args.ts';
+import {
+  becomeOption,
+  connectTimeoutOption,
+  positiveInt,
+  privateKeyOption,
+  userOption,
+} from './args.ts';
 
 /** The options `exec` and `facts` share: which hosts, and how to reach them. */
 function adHoc(name: string, description: string) {
@@ -10,18 +16,13 @@ function adHoc(name: string, description: string) {
     .description(description)
     .requiredOption('-i, --inventory <file>', 'inventory file (YAML or .ts)')
     .option('-l, --limit <pattern>', 'only these hosts/groups: "web,db", "lab*", "!lab3"')
-    .option('-u, --user <name>', 'connect as this user on every host (overrides the inventory)')
-    .option('--private-key <file>', 'SSH private key for every host (overrides the inventory)')
-    .option('-b, --become', 'act as root through sudo -n on every host (overrides the inventory)')
+    .addOption(userOption())
+    .addOption(privateKeyOption())
+    .addOption(becomeOption())
     .option('-f, --forks <n>', 'hosts at once', positiveInt, 20)
     .option('--json', 'one JSON object per host on stdout', false)
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts', false)
-    .option(
-      '--connect-timeout <s>',
-      'give up connecting to a host after S seconds',
-      positiveInt,
-      15,
-    );
+    .addOption(connectTimeoutOption());
 }
 
 function hostsOf(o: {

@@ -12,7 +12,13 @@ import { demoCommand } from './demo.ts';
 import { secretCommand } from './secret.ts';
 import { initCommand } from './init.ts';
 import { execCommand, factsCommand } from './ad-hoc.ts';
-import { positiveInt } from './args.ts';
+import {
+  becomeOption,
+  connectTimeoutOption,
+  positiveInt,
+  privateKeyOption,
+  userOption,
+} from './args.ts';
 
 /** fleetbook's own package.json, found upwards: this file runs from src/ or from dist/src/. */
 function ownPackage(): { version: string } {
@@ -84,9 +90,9 @@ program
     (v: string, all: string[]) => [...all, v],
     [] as string[],
   )
-  .option('-u, --user <name>', 'connect as this user on every host (overrides the inventory)')
-  .option('--private-key <file>', 'SSH private key for every host (overrides the inventory)')
-  .option('-b, --become', 'act as root through sudo -n on every host (overrides the inventory)')
+  .addOption(userOption())
+  .addOption(privateKeyOption())
+  .addOption(becomeOption())
   .option('--list-hosts', 'print the hosts this run would target; connect to nothing', false)
   .option('--list-tasks', 'print the tasks each host would run; connect to nothing', false)
   .option('--list-tags', "print the playbook's tags; connect to nothing", false)
@@ -150,7 +156,7 @@ program
     nonNegativeInt,
     60,
   )
-  .option('--connect-timeout <s>', 'give up connecting to a host after S seconds', positiveInt, 15)
+  .addOption(connectTimeoutOption())
   .option(
     '--alive-timeout <s>',
     'declare a host unreachable after S seconds without an answer (keepalives)',
