@@ -8,7 +8,7 @@ import { targetHosts } from '../inventory/select.ts';
 import { connector } from '../transport/connect.ts';
 import { EXIT } from './exit-codes.ts';
 import { openRemote } from './open-remote.ts';
-import { runsAsRoot } from './prepare.ts';
+import { sessionAs } from './prepare.ts';
 import { overridden, type ConnectionOverrides } from './prepare-run.ts';
 import type { Remote } from './remote.ts';
 import type { LockMode } from './session.ts';
@@ -52,13 +52,10 @@ async function onEachHost<T extends { readonly host: string }>(
         try {
           const transport = await connector(h, settings)();
           try {
-            const { remote, session } = await openRemote(
-              transport,
-              h.name,
-              { become: h.become && h.user !== 'root', asRoot: runsAsRoot(h) },
-              lock,
-              { waitSeconds: opts.lockWaitSeconds ?? RUN_DEFAULTS.lockWaitSeconds, who },
-            );
+            const { remote, session } = await openRemote(transport, h.name, sessionAs(h), lock, {
+              waitSeconds: opts.lockWaitSeconds ?? RUN_DEFAULTS.lockWaitSeconds,
+              who,
+            });
             r = await work(remote, h.name);
             await session.close().catch(() => undefined);
           } finally {

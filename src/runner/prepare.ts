@@ -24,6 +24,11 @@ export function runsAsRoot(h: ResolvedHost): boolean {
   return h.become || h.user === 'root';
 }
 
+/** How a host's session runs: through `sudo -n` (not needed when logged in as root), and as whom. */
+export function sessionAs(h: ResolvedHost): { readonly become: boolean; readonly asRoot: boolean } {
+  return { become: h.become && h.user !== 'root', asRoot: runsAsRoot(h) };
+}
+
 function handlerName(task: Task): string {
   return task.options.name ?? task.title;
 }
@@ -106,8 +111,7 @@ export async function prepareHost(
   }
   return {
     view,
-    become: h.become && h.user !== 'root',
-    asRoot: runsAsRoot(h),
+    ...sessionAs(h),
     tasks: await Promise.all(chosen.map(prep)),
     handlers: handlerMap,
     tags: [...new Set([...tasks, ...handlers].flatMap((t) => t.options.tags ?? []))],

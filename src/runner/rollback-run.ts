@@ -5,7 +5,7 @@ import { selectHosts } from '../inventory/select.ts';
 import { connector } from '../transport/connect.ts';
 import { rollbackEvent, type Emit } from './events.ts';
 import { loadJournal, saveJournal } from './journal.ts';
-import { runsAsRoot } from './prepare.ts';
+import { sessionAs } from './prepare.ts';
 import { openRemote } from './open-remote.ts';
 import { connectSettings, RUN_DEFAULTS, runWho } from './settings.ts';
 import { undoChanges } from './undo.ts';
@@ -69,7 +69,7 @@ export async function rollbackRun(opts: RollbackOptions, emit: Emit): Promise<nu
           const { remote, session } = await openRemote(
             transport,
             name,
-            { become: h.become && h.user !== 'root', asRoot: runsAsRoot(h) },
+            sessionAs(h),
             opts.check ? 'shared' : 'exclusive',
             {
               waitSeconds: opts.lockWaitSeconds ?? RUN_DEFAULTS.lockWaitSeconds,
