@@ -1,4 +1,5 @@
 import type { Task } from '../core/task.ts';
+import { hopName } from '../transport/types.ts';
 import type { PreparedRun } from './prepare-run.ts';
 
 /**
@@ -16,10 +17,8 @@ export function listHosts(run: PreparedRun): string {
     `${header(run)}: ${run.hosts.length} host${run.hosts.length === 1 ? '' : 's'}`,
     ...run.hosts.map(
       (h) =>
-        `  ${h.name.padEnd(width)}  ${h.connection === 'local' ? 'local' : `${h.user}@${h.address}:${String(h.port)}`}` +
-        (h.jumps.length > 0
-          ? `  via ${h.jumps.map((j) => `${j.user}@${j.address}:${String(j.port)}`).join(', ')}`
-          : '') +
+        `  ${h.name.padEnd(width)}  ${h.connection === 'local' ? 'local' : hopName(h)}` +
+        (h.jumps.length > 0 ? `  via ${h.jumps.map(hopName).join(', ')}` : '') +
         (h.groups.length > 0 ? `  groups: ${h.groups.join(', ')}` : ''),
     ),
   ].join('\n');

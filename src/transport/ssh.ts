@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { UnreachableError } from '../core/errors.ts';
 import { fingerprint, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.ts';
-import type { Channel, SshHop, SshTarget, Transport } from './types.ts';
+import { hopName, type Channel, type SshHop, type SshTarget, type Transport } from './types.ts';
 
 async function readOptional(path: string): Promise<string> {
   try {
@@ -18,10 +18,6 @@ async function readOptional(path: string): Promise<string> {
 
 /** Keepalives every few seconds; this many unanswered in a row mean the connection is lost. */
 const KEEPALIVE_COUNT = 3;
-
-function hopName(h: SshHop): string {
-  return `${h.user}@${h.address}:${String(h.port)}`;
-}
 
 /**
  * Open the one SSH connection a host gets for the whole run, through its jump hosts if it has

@@ -30,6 +30,11 @@ export interface SshHop {
   readonly key: string | undefined;
 }
 
+/** `user@address:port`, as errors and `--list-hosts` show a hop. */
+export function hopName(h: SshHop): string {
+  return `${h.user}@${h.address}:${String(h.port)}`;
+}
+
 export interface SshTarget extends SshHop {
   readonly name: string;
   /** Jump hosts (ProxyJump), first hop first. */
