@@ -1,4 +1,5 @@
 import type { Journal } from '../runner/journal.ts';
+import { printedText } from '../runner/events.ts';
 
 const STATUSES = [
   'ok',
@@ -78,8 +79,7 @@ export function runDetails(j: Journal, all: readonly Journal[]): string {
       for (const s of t.sideEffects ?? []) out.push(`         side effect, cannot be undone: ${s}`);
       for (const o of t.output ?? []) {
         out.push(`         output of ${o.step}:`);
-        const text = [o.stdout, o.stderr].map((x) => x.trimEnd()).filter((x) => x !== '');
-        for (const line of text.join('\n').split('\n')) out.push(`           | ${line}`);
+        for (const line of printedText(o).split('\n')) out.push(`           | ${line}`);
       }
     }
     if (h.undo.length > 0) out.push(`  undo recorded: ${plural(h.undo.length, 'step')}`);

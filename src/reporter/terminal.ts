@@ -1,6 +1,6 @@
 import pc from 'picocolors';
 import type { DiffPart } from '../core/task.ts';
-import type { HostRecap, Outcome, RunEvent } from '../runner/events.ts';
+import { printedText, type HostRecap, type Outcome, type RunEvent } from '../runner/events.ts';
 import type { Redactor } from './redact.ts';
 
 export interface TerminalOptions {
@@ -116,8 +116,7 @@ export function terminalReporter(
         if (opts.verbose)
           for (const o of e.output ?? []) {
             lines.push(indent(`output of ${o.step}:`));
-            const text = [o.stdout, o.stderr].map((t) => t.trimEnd()).filter((t) => t !== '');
-            lines.push(indent(c.dim(text.join('\n')), '      | '));
+            lines.push(indent(c.dim(printedText(o)), '      | '));
           }
         out(`${lines.join('\n')}\n`);
         break;

@@ -17,6 +17,14 @@ export interface StepOutput {
   readonly stderr: string;
 }
 
+/** A step's output as one text to show: stdout, then stderr, without trailing blank lines. */
+export function printedText(o: StepOutput): string {
+  return [o.stdout, o.stderr]
+    .map((t) => t.trimEnd())
+    .filter((t) => t !== '')
+    .join('\n');
+}
+
 export interface TaskEndEvent {
   readonly type: 'task-end';
   readonly host: string;
