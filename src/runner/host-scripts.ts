@@ -33,9 +33,10 @@ type WriteStep = Extract<Step, { op: 'write' }>;
 /**
  * A private directory next to the target: same filesystem (so the final rename is atomic) and the
  * same SELinux context, removed on any exit or signal but SIGKILL (the traps are set before the
- * directory exists, so a TERM between the two cannot leave it), and hidden one level down, so no include glob of the live directory
- * (`conf.d/*`, `sites-enabled/*.conf`) can pick up a half-made or unvalidated file. The file keeps
- * its own name inside it, so a validate command may look at its directory (`postconf -c $(dirname %s)`).
+ * directory exists, so a TERM between the two cannot leave it), and hidden one level down, so no
+ * include glob of the live directory (`conf.d/*`, `sites-enabled/*.conf`) can pick up a half-made
+ * or unvalidated file. The file keeps its own name inside it, so a validate command may look at its
+ * directory (`postconf -c $(dirname %s)`).
  */
 const PRIVATE_DIR = sh`t=
 trap '[ -z "$t" ] || rm -rf -- "$t"' EXIT
