@@ -1,6 +1,11 @@
 import { useColor } from '../reporter/color.ts';
 import { existsSync, readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import {
+  Command,
+  InvalidArgumentError,
+  Option,
+  type CommandUnknownOpts,
+} from '@commander-js/extra-typings';
 import { ConfigError, errorMessage } from '../core/errors.ts';
 import type { RunEvent } from '../runner/events.ts';
 import { Redactor } from '../reporter/redact.ts';
@@ -62,15 +67,15 @@ function list(value: string): string[] {
     .filter((s) => s !== '');
 }
 
+const USAGE_HINT = '(add --help for usage)';
+
 // Module-wide so that fatal errors printed below are masked too.
 const redactor = new Redactor();
 
 const program = new Command()
   .name('fleetbook')
   .description('Typed, idempotent configuration playbooks in TypeScript, run over SSH.')
-  .version(pkg.version)
-  // One error and where to read more, not the whole help (inherited by every command).
-  .showHelpAfterError('(add --help for usage)');
+  .version(pkg.version);
 
 program
   .command('run')
@@ -267,6 +272,14 @@ program.addCommand(secretCommand());
 program.addCommand(initCommand(pkg.version));
 program.addCommand(execCommand(redactor));
 program.addCommand(factsCommand(redactor));
+
+// A usage error prints one error and where to read more, not the whole help. Set on every command,
+// nested ones too: those built on their own and added (lab, secret, exec, ...) inherit nothing.
+const withHint = (c: CommandUnknownOpts): void => {
+  c.showHelpAfterError(USAGE_HINT);
+  c.commands.forEach(withHint);
+};
+withHint(program);
 
 try {
   await program.parseAsync();

@@ -87,3 +87,16 @@ test('a usage error prints the error and a hint, not the whole help', async () =
   assert.equal(r.code, 1);
   assert.equal(r.stderr, "error: unknown option '--bogus'\n(add --help for usage)\n");
 });
+
+test('every command gives that hint, the added ones (exec, facts, secret, lab) and nested ones too', async () => {
+  for (const [args, error] of [
+    [['exec', '-i', inventory], "error: missing required argument 'command'"],
+    [['facts'], "error: required option '-i, --inventory <file>' not specified"],
+    [['secret', 'set'], "error: missing required argument 'environment'"],
+    [['lab', 'status', '--bogus'], "error: unknown option '--bogus'"],
+  ] as const) {
+    const r = await fleetbook(args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.equal(r.stderr, `${error}\n(add --help for usage)\n`, args.join(' '));
+  }
+});
