@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const cliOf = (root) => join(root, 'dist', 'src', 'cli', 'main.js');
+const cliOf = (root) => join(root, 'dist', 'bundle', 'cli.js');
 
 let root = dirname(dirname(fileURLToPath(import.meta.url)));
 try {

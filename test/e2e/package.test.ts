@@ -61,28 +61,32 @@ test('the tarball holds the compiled engine, its types and the CLI, and no test,
     'package.json',
     'README.md',
     'bin/fleetbook.js',
-    'dist/src/index.js',
+    'dist/bundle/index.js',
     'dist/src/index.d.ts',
-    'dist/tasks/index.js',
+    'dist/bundle/tasks.js',
     'dist/tasks/index.d.ts',
-    'dist/src/cli/main.js',
+    'dist/bundle/cli.js',
   ])
     assert.ok(packed.includes(f), `${f} is missing from the tarball`);
   const stray = packed.filter(
     (f) =>
       /^(test|bench|scripts|\.ci|playbooks|inventories|templates|src|tasks)\//.test(f) ||
       /(^|\/)tsconfig.*\.json$|\.test\.|\.tsbuildinfo$/.test(f) ||
-      (f.endsWith('.ts') && !f.endsWith('.d.ts')),
+      (f.endsWith('.ts') && !f.endsWith('.d.ts')) ||
+      // tsc's JavaScript: the bundle replaces it, only its .d.ts files are the package's types
+      (f.endsWith('.js') && !/^(dist\/bundle|bin)\//.test(f)),
   );
   assert.deepEqual(stray, [], 'files a user does not need');
 });
 
-test('every package the compiled engine imports is a dependency', async () => {
+test('every package the bundled engine and its types import is a dependency', async () => {
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
     dependencies: Record<string, string>;
   };
   const used = new Set<string>();
-  for (const f of packed.filter((p) => p.endsWith('.js'))) {
+  // The bundle holds the pure-JavaScript packages; what it leaves external, and every package
+  // the .d.ts files name, must be installed with fleetbook.
+  for (const f of packed.filter((p) => p.endsWith('.js') || p.endsWith('.d.ts'))) {
     const text = await readFile(join(ROOT, f), 'utf8');
     // static imports, re-exports and dynamic imports of a package (not a relative path)
     for (const m of text.matchAll(
@@ -96,7 +100,8 @@ test('every package the compiled engine imports is a dependency', async () => {
       );
     }
   }
-  assert.ok(used.has('typebox'), 'imports were found');
+  assert.ok(used.has('node-ssh') && used.has('tsx'), 'imports of the bundle were found');
+  assert.ok(used.has('typebox'), 'imports of the types were found');
   for (const dep of used)
     assert.ok(dep in pkg.dependencies, `${dep} is imported but not a dependency`);
 });
