@@ -593,8 +593,8 @@ export const postfixMap = defineTask({
     { additionalProperties: false },
   ),
   describe: (p) => p.path,
-  prepare: async (p, host) => ({
-    content: await renderTemplate(p.src, templateData(host, p.vars)),
+  prepare: async (p, host, ctx) => ({
+    content: await renderTemplate(p.src, templateData(host, p.vars), ctx.templates),
   }),
   probe: (p, prepared) => ({
     ...wholeFileProbe({

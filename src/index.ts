@@ -14,6 +14,7 @@ export type {
   HostView,
   VerifyAction,
   RemoteShell,
+  PrepareContext,
 } from './core/task.ts';
 export { definePlaybook } from './core/playbook.ts';
 export type {
@@ -22,7 +23,17 @@ export type {
   PlaybookHost,
   SecretSpec,
   TaskEntry,
+  PlayContents,
 } from './core/playbook.ts';
+export { defineRole, isRoleUse } from './core/role.ts';
+export type {
+  RoleDefinition,
+  RoleFactory,
+  RoleOptions,
+  RoleUse,
+  RoleVars,
+  RoleContents,
+} from './core/role.ts';
 export { defineInventory } from './inventory/schema.ts';
 export type { InventoryDefinition, HostEntry, GroupEntry } from './inventory/schema.ts';
 export { absentFile, fact, factKey } from './core/facts.ts';
@@ -49,7 +60,7 @@ export {
   ServiceName,
 } from './core/params.ts';
 export { renderTemplate, templateData } from './render/template.ts';
-export { projectRoot } from './core/project.ts';
+export { projectRoot, templatesRoot } from './core/project.ts';
 export type { DesiredFile, Attributes, FileTaskParams } from './core/file-change.ts';
 export { fileDiff, sensitiveFileDiff, maskLine, MASK } from './core/diff.ts';
 export { maskSecrets, truncate } from './core/secret-mask.ts';

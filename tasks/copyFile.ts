@@ -10,7 +10,6 @@ import {
   planWholeFile,
   wholeFileProbe,
   desiredFile,
-  projectRoot,
 } from 'fleetbook';
 
 const Params = Type.Object(
@@ -19,7 +18,7 @@ const Params = Type.Object(
       Type.String({
         minLength: 1,
         description: 'a local file path',
-        doc: 'A file on the controller, relative to the project. Exactly one of src and content.',
+        doc: 'A file on the controller, relative to the project (in a role: to its `files/`). Exactly one of src and content.',
       }),
     ),
     content: Type.Optional(
@@ -34,10 +33,9 @@ const Params = Type.Object(
 );
 export type CopyFileParams = Static<typeof Params>;
 
-async function localContent(p: CopyFileParams): Promise<Buffer> {
+async function localContent(p: CopyFileParams, root: string): Promise<Buffer> {
   if (p.content !== undefined) return Buffer.from(p.content, 'utf8');
   const src = p.src ?? '';
-  const root = projectRoot();
   const abs = path.resolve(root, src);
   try {
     return await readFile(abs);
@@ -50,7 +48,7 @@ async function localContent(p: CopyFileParams): Promise<Buffer> {
           ? 'it is a directory'
           : (err as Error).message;
     throw new ConfigError(
-      `src: cannot read local file ${src} (${why}; paths are relative to the project, ${root})`,
+      `src: cannot read local file ${src} (${why}; paths are relative to ${root})`,
       { field: 'src' },
     );
   }
@@ -78,7 +76,7 @@ export const copyFile = defineTask({
   },
   describe: (p) => p.dest,
   // The local file is read on the controller before any host is touched.
-  prepare: async (p) => ({ content: await localContent(p) }),
+  prepare: async (p, _host, ctx) => ({ content: await localContent(p, ctx.files) }),
   probe: (p, prepared) => wholeFileProbe(desiredFile(p, prepared.content)),
   plan: (p, facts, prepared, ctx) =>
     planWholeFile(ctx.host.name, facts, desiredFile(p, prepared.content)),

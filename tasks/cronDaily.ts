@@ -89,9 +89,9 @@ export const cronDaily = defineTask({
     if (params.script !== undefined) checkShebang(params.script, params, 'script');
   },
   describe: (p) => p.name,
-  prepare: async (p, host) => {
+  prepare: async (p, host, ctx) => {
     if (p.script !== undefined) return { content: p.script };
-    const content = await renderTemplate(p.src ?? '', templateData(host, p.vars));
+    const content = await renderTemplate(p.src ?? '', templateData(host, p.vars), ctx.templates);
     checkShebang(content, p, 'src');
     return { content };
   },

@@ -16,7 +16,7 @@ const Params = Type.Object(
     src: Type.String({
       minLength: 1,
       description: 'a template path under templates/',
-      doc: "An EJS template under the project's `templates/` (or `$FLEETBOOK_TEMPLATES`).",
+      doc: "An EJS template under the project's `templates/` (or `$FLEETBOOK_TEMPLATES`; in a role: its own `templates/`).",
     }),
     ...FileTaskFields,
     vars: Type.Optional(
@@ -41,8 +41,8 @@ export const templateFile = defineTask({
   },
   describe: (p) => p.dest,
   // Rendered on the controller before any host is touched: a template error stops the run early.
-  prepare: async (p, host) => ({
-    content: await renderTemplate(p.src, templateData(host, p.vars)),
+  prepare: async (p, host, ctx) => ({
+    content: await renderTemplate(p.src, templateData(host, p.vars), ctx.templates),
   }),
   probe: (p, prepared) => wholeFileProbe(desiredFile(p, prepared.content)),
   plan: (p, facts, prepared, ctx) =>

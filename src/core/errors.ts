@@ -2,6 +2,8 @@
 export interface ErrorSource {
   file?: string;
   host?: string;
+  /** The role whose vars or tasks are wrong. */
+  role?: string;
   task?: string;
   field?: string;
 }
@@ -19,6 +21,7 @@ export class ConfigError extends Error {
     const where: string[] = [];
     if (this.source.file !== undefined) where.push(this.source.file);
     if (this.source.host !== undefined) where.push(`host ${this.source.host}`);
+    if (this.source.role !== undefined) where.push(`role ${this.source.role}`);
     if (this.source.task !== undefined) where.push(`task ${this.source.task}`);
     return where.length > 0 ? `${where.join(': ')}: ${this.message}` : this.message;
   }

@@ -1,38 +1,122 @@
 import type { Static, TObject } from 'typebox';
 import { ConfigError } from './errors.ts';
+import { isRoleUse, type RoleUse } from './role.ts';
 import { isTask, type HostView, type Task } from './task.ts';
 
 /**
  * A task list entry. `false`, `null` and `undefined` are dropped so `cond && task(...)` reads
  * naturally, and lists nest (`[...mail(), users.map(ensureUser)]`): they are flattened in order.
+ * A role (`mtaDma({...})`) stands for its dependencies' tasks, then its own.
  */
-export type TaskEntry = Task | false | null | undefined | readonly TaskEntry[];
+export type TaskEntry = Task | RoleUse | false | null | undefined | readonly TaskEntry[];
+
+/** A play's tasks and handlers for one host, roles expanded. */
+export interface PlayContents {
+  readonly tasks: readonly Task[];
+  readonly handlers: readonly Task[];
+}
 
 /**
  * Flatten a task list; anything that is not a task (a forgotten call, a string) is an error naming
- * where it is: `tasks[3][1]`.
+ * where it is: `tasks[3][1]`. Without a host, roles are refused (a handler list cannot hold one).
  */
 export function flattenTasks(entries: readonly TaskEntry[], where: string): Task[] {
-  const out: Task[] = [];
+  return [...expandEntries(entries, where, undefined).tasks];
+}
+
+/** One expansion of a play for one host: which roles already ran (by definition and vars). */
+interface Expansion {
+  readonly host: HostView | undefined;
+  readonly done: Set<string>;
+  readonly stack: string[];
+  readonly definitions: Map<string, object>;
+}
+
+function expandEntries(
+  entries: readonly TaskEntry[],
+  where: string,
+  host: HostView | undefined,
+  exp: Expansion = { host, done: new Set(), stack: [], definitions: new Map() },
+): PlayContents {
+  const tasks: Task[] = [];
+  const handlers: Task[] = [];
   const walk = (list: readonly unknown[], path: string): void => {
     list.forEach((e, i) => {
       const at = `${path}[${i}]`;
       if (e === false || e === null || e === undefined) return;
       if (Array.isArray(e)) walk(e, at);
-      else if (isTask(e)) out.push(e);
-      else
+      else if (isTask(e)) tasks.push(e);
+      else if (isRoleUse(e) && exp.host !== undefined) {
+        const c = expandRole(e, exp);
+        tasks.push(...c.tasks);
+        handlers.push(...c.handlers);
+      } else
         throw new ConfigError(
-          `${at}: expected a task (made by a task factory such as ensureDir({...})), got ${describe(e)}`,
+          `${at}: expected a task (made by a task factory such as ensureDir({...}))${exp.host !== undefined ? ' or a role' : ''}, got ${describe(e)}`,
         );
     });
   };
   if (!Array.isArray(entries))
     throw new ConfigError(`${where}: expected a list of tasks, got ${describe(entries)}`);
   walk(entries, where);
-  return out;
+  return { tasks, handlers };
+}
+
+/** A role's dependencies, then the role; a role already expanded with the same vars is skipped. */
+function expandRole(use: RoleUse, exp: Expansion): PlayContents {
+  if (exp.host === undefined) return { tasks: [], handlers: [] };
+  const seen = exp.definitions.get(use.name);
+  if (seen !== undefined && seen !== use.definition)
+    throw new ConfigError(
+      'two different roles have this name (from two packages, or two copies of one)',
+      { role: use.name },
+    );
+  exp.definitions.set(use.name, use.definition);
+  if (exp.stack.includes(use.name))
+    throw new ConfigError(`dependsOn: a cycle: ${[...exp.stack, use.name].join(' -> ')}`, {
+      role: use.name,
+    });
+  const key = `${use.name} ${stableJson(use.vars)}`;
+  if (exp.done.has(key)) return { tasks: [], handlers: [] };
+  exp.done.add(key);
+  exp.stack.push(use.name);
+  try {
+    const deps = expandEntries(use.dependencies(), `role ${use.name}: dependsOn`, exp.host, exp);
+    const own = use.expand(exp.host, (entries, where) =>
+      expandEntries(entries, where, exp.host, exp),
+    );
+    const tags = use.options.tags ?? [];
+    const tagged = (t: Task): Task =>
+      tags.length === 0
+        ? t
+        : {
+            ...t,
+            options: { ...t.options, tags: [...new Set([...(t.options.tags ?? []), ...tags])] },
+          };
+    return {
+      tasks: [...deps.tasks, ...own.tasks].map(tagged),
+      handlers: [...deps.handlers, ...own.handlers],
+    };
+  } catch (err) {
+    if (err instanceof ConfigError && err.source.role === undefined)
+      throw new ConfigError(err.message, { ...err.source, role: use.name });
+    throw err;
+  } finally {
+    exp.stack.pop();
+  }
+}
+
+/** JSON with object keys sorted: the same vars given in another order are the same role use. */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    typeof x === 'object' && x !== null && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
 }
 
 function describe(v: unknown): string {
+  if (isRoleUse(v)) return `the role ${v.name} (a role belongs in a task list, not here)`;
   if (typeof v === 'function')
     return `a function${v.name !== '' ? ` (${v.name})` : ''}: call it to make the task`;
   if (typeof v === 'string')
@@ -85,8 +169,8 @@ export interface Playbook {
   readonly vars: Readonly<Record<string, unknown>>;
   readonly secrets: Readonly<Record<string, SecretSpec>>;
   readonly environments: readonly string[];
-  tasksFor(host: HostView): readonly Task[];
-  handlersFor(host: HostView): readonly Task[];
+  /** The tasks and handlers for one host, roles expanded (their handlers join the play's). */
+  contentsFor(host: HostView): PlayContents;
 }
 
 export function definePlaybook<S extends TObject = TObject, K extends string = never>(
@@ -101,14 +185,33 @@ export function definePlaybook<S extends TObject = TObject, K extends string = n
     vars: def.vars ?? {},
     secrets: def.secrets ?? {},
     environments: def.environments ?? [],
-    tasksFor(host) {
+    contentsFor(host) {
       const view = host as unknown as PlaybookHost<S, K>;
-      return flattenTasks(typeof tasks === 'function' ? tasks(view) : tasks, 'tasks');
-    },
-    handlersFor(host) {
-      const view = host as unknown as PlaybookHost<S, K>;
-      if (handlers === undefined) return [];
-      return flattenTasks(typeof handlers === 'function' ? handlers(view) : handlers, 'handlers');
+      const play = expandEntries(typeof tasks === 'function' ? tasks(view) : tasks, 'tasks', host);
+      const own =
+        handlers === undefined
+          ? []
+          : flattenTasks(typeof handlers === 'function' ? handlers(view) : handlers, 'handlers');
+      return { tasks: play.tasks, handlers: [...own, ...sameHandlersOnce(play.handlers)] };
     },
   };
+}
+
+/**
+ * A role used twice with different vars brings its handlers twice: the same handler (same task,
+ * same params) runs once, as in Ansible; two different ones under one name stay, and are refused
+ * by name where the play is prepared.
+ */
+function sameHandlersOnce(handlers: readonly Task[]): Task[] {
+  const byName = new Map<string, Task[]>();
+  const out: Task[] = [];
+  for (const h of handlers) {
+    const name = h.options.name ?? h.title;
+    const same = byName.get(name) ?? [];
+    if (same.some((o) => o.type === h.type && stableJson(o.params) === stableJson(h.params)))
+      continue;
+    byName.set(name, [...same, h]);
+    out.push(h);
+  }
+  return out;
 }

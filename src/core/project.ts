@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import path, { dirname, join, resolve } from 'node:path';
 
 /**
  * The user's project: the nearest directory holding a package.json, above the playbook when one
@@ -22,4 +22,12 @@ export function useProjectOf(file: string): void {
 
 export function projectRoot(): string {
   return loadedFrom ?? findProjectRoot(process.cwd());
+}
+
+/** Where templates live: `$FLEETBOOK_TEMPLATES`, else `templates/` in the project. Read on every call so tests can point it elsewhere. */
+export function templatesRoot(): string {
+  const fromEnv = process.env['FLEETBOOK_TEMPLATES'];
+  return path.resolve(
+    fromEnv !== undefined && fromEnv !== '' ? fromEnv : path.join(projectRoot(), 'templates'),
+  );
 }

@@ -11,6 +11,7 @@ import type {
 } from './facts.ts';
 import { validate } from './schema.ts';
 import { ConfigError } from './errors.ts';
+import { projectRoot, templatesRoot } from './project.ts';
 import type { Script } from './shell.ts';
 
 /** What a plan, probe or prepare step may know about the host it is for. */
@@ -125,6 +126,14 @@ export interface PlanContext<V = Record<string, unknown>> {
   readonly notified: boolean;
 }
 
+/** Where a task's relative `src` paths are found while it is prepared. */
+export interface PrepareContext {
+  /** templateFile's `src`: the project's `templates/` (or `$FLEETBOOK_TEMPLATES`), or a role's. */
+  readonly templates: string;
+  /** copyFile's `src`: the project's directory, or a role's `files/`. */
+  readonly files: string;
+}
+
 export interface TaskOptions {
   /** Shown in output; defaults to the task type and its main param. */
   readonly name?: string;
@@ -150,7 +159,7 @@ export interface TaskDefinition<S extends TSchema, P extends ProbeSpec, R> {
    */
   readonly check?: (params: Static<S>) => void;
   /** Controller-side work before any host is touched (render a template, read a local file). May throw ConfigError. */
-  readonly prepare?: (params: Static<S>, host: HostView) => R | Promise<R>;
+  readonly prepare?: (params: Static<S>, host: HostView, ctx: PrepareContext) => R | Promise<R>;
   /** The facts to read on the host (read-only). */
   readonly probe: (params: Static<S>, prepared: R) => P;
   /** Pure: desired (params) vs actual (facts) -> ok, or the changes with diff and undo. */
@@ -164,7 +173,12 @@ export interface Task {
   readonly title: string;
   readonly options: TaskOptions;
   readonly params: unknown;
-  prepare(host: HostView): Promise<unknown>;
+  /** The role whose task list holds this task (its title then starts with the role's name). */
+  readonly role?: string;
+  /** On a role's handler it does not export: only that role's tasks may notify it. */
+  readonly privateTo?: string;
+  /** Controller-side preparation; `ctx` defaults to the project's directories. */
+  prepare(host: HostView, ctx?: PrepareContext): Promise<unknown>;
   probe(prepared: unknown): ProbeSpec;
   plan(facts: Readonly<Record<string, unknown>>, prepared: unknown, ctx: PlanContext): Plan;
 }
@@ -207,10 +221,10 @@ export function defineTask<S extends TSchema, P extends ProbeSpec, R = undefined
       title,
       options,
       params: checked,
-      async prepare(host) {
+      async prepare(host, ctx = projectContext()) {
         if (def.prepare === undefined) return undefined;
         try {
-          return await def.prepare(checked, host);
+          return await def.prepare(checked, host, ctx);
         } catch (err) {
           if (err instanceof ConfigError && err.source.task === undefined) {
             throw new ConfigError(err.message, { ...err.source, task: `"${title}"` });
@@ -223,6 +237,11 @@ export function defineTask<S extends TSchema, P extends ProbeSpec, R = undefined
     };
   };
   return Object.assign(factory, { type: def.type, schema: def.params });
+}
+
+/** The project's directories, read when a task is prepared (the playbook's project is known then). */
+function projectContext(): PrepareContext {
+  return { templates: templatesRoot(), files: projectRoot() };
 }
 
 export type { FactQuery };

@@ -14,22 +14,16 @@ import vm from 'node:vm';
 import ejs from 'ejs';
 import { ConfigError } from '../core/errors.ts';
 import { displayPath } from '../core/paths.ts';
-import { projectRoot } from '../core/project.ts';
+import { templatesRoot } from '../core/project.ts';
 import type { HostView } from '../core/task.ts';
 
 type Render = (data: Record<string, unknown>) => string;
 
-/** Where templates live: `$FLEETBOOK_TEMPLATES`, else `templates/` in the project. Read on every call so tests can point it elsewhere. */
-export function templatesRoot(): string {
-  const fromEnv = process.env['FLEETBOOK_TEMPLATES'];
-  return path.resolve(
-    fromEnv !== undefined && fromEnv !== '' ? fromEnv : path.join(projectRoot(), 'templates'),
-  );
-}
-
-/** The template file for `src` (relative to the templates root); refuses paths that leave the root. */
-export function templatePath(src: string): string {
-  const root = templatesRoot();
+/**
+ * The template file for `src`, relative to `root` (the project's templates directory unless a
+ * task's PrepareContext names a role's); refuses paths that leave the root.
+ */
+export function templatePath(src: string, root: string = templatesRoot()): string {
   if (path.isAbsolute(src))
     throw new ConfigError(
       `src: "${src}" must be a path relative to ${displayPath(root)}/, not an absolute path`,
@@ -172,9 +166,16 @@ function templateError(err: unknown, abs: string): ConfigError {
   return new ConfigError(`${where}: ${what}`, { field: 'src' });
 }
 
-/** Render `src` (relative to the templates root) with `data`. Throws ConfigError naming the file and line. */
-export async function renderTemplate(src: string, data: Record<string, unknown>): Promise<string> {
-  const abs = templatePath(src);
+/**
+ * Render `src` with `data`; `src` is relative to `root`, in a task's prepare `ctx.templates`.
+ * Throws ConfigError naming the file and line.
+ */
+export async function renderTemplate(
+  src: string,
+  data: Record<string, unknown>,
+  root: string = templatesRoot(),
+): Promise<string> {
+  const abs = templatePath(src, root);
   const fn = await compiledTemplate(abs, usableNames(data));
   try {
     return fn(data);

@@ -1,6 +1,7 @@
 import { ConfigError } from '../core/errors.ts';
 import type { Playbook } from '../core/playbook.ts';
 import { validate } from '../core/schema.ts';
+import { handlerName } from '../core/role.ts';
 import type { HostView, Task } from '../core/task.ts';
 import type { Inventory, ResolvedHost } from '../inventory/load.ts';
 import type { PreparedHost, PreparedTask } from './host-run.ts';
@@ -27,10 +28,6 @@ export function runsAsRoot(h: ResolvedHost): boolean {
 /** How a host's session runs: through `sudo -n` (not needed when logged in as root), and as whom. */
 export function sessionAs(h: ResolvedHost): { readonly become: boolean; readonly asRoot: boolean } {
   return { become: h.become && h.user !== 'root', asRoot: runsAsRoot(h) };
-}
-
-function handlerName(task: Task): string {
-  return task.options.name ?? task.title;
 }
 
 /**
@@ -78,8 +75,7 @@ export async function prepareHost(
   let tasks: readonly Task[];
   let handlers: readonly Task[];
   try {
-    tasks = pb.tasksFor(view);
-    handlers = pb.handlersFor(view);
+    ({ tasks, handlers } = pb.contentsFor(view));
   } catch (err) {
     return tag(err);
   }
@@ -100,10 +96,18 @@ export async function prepareHost(
   const chosen = tasks.filter((t) => selected(t, filters));
   for (const t of chosen) {
     for (const n of t.options.notify ?? []) {
-      if (!handlerMap.has(n)) {
-        const known = [...handlerMap.keys()];
+      const h = handlerMap.get(n)?.task;
+      // a role's private handlers are reachable by its own tasks only
+      const known = [...handlerMap]
+        .filter(([, p]) => p.task.privateTo === undefined || p.task.privateTo === t.role)
+        .map(([k]) => k);
+      if (h === undefined || !known.includes(n)) {
+        const why =
+          h?.privateTo !== undefined
+            ? `the handler "${n}" is private to the role ${h.privateTo} (it is not in the role's exports)`
+            : `no handler named "${n}"`;
         throw new ConfigError(
-          `notify: no handler named "${n}"${known.length > 0 ? ` (handlers: ${known.map((k) => `"${k}"`).join(', ')})` : ' (the playbook has no handlers)'}`,
+          `notify: ${why}${known.length > 0 ? ` (handlers: ${known.map((k) => `"${k}"`).join(', ')})` : ' (the playbook has no handlers)'}`,
           { file: pbFile, task: `"${t.title}"` },
         );
       }

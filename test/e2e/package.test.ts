@@ -3,7 +3,7 @@
 // host (HOSTS.package) from another directory than the project's.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LabInfo } from '../../src/lab/index.ts';
@@ -185,4 +185,71 @@ test('a CommonJS project (npm init -y) type-checks and runs its TypeScript playb
   );
   assert.equal(r.code, 0, r.out);
   assert.equal((await onHost(host, 'cat /etc/fleetbook-cjs')).trim(), 'from a CommonJS project');
+});
+
+test('a role in its own package, built with tsc and installed into another project, deploys with its own template', async () => {
+  // The role's author: build and pack it, fleetbook a peer dependency.
+  const rolePkg = join(work, 'fleetbook-role-motd');
+  await cp(join(ROOT, 'test/fixtures/role-package'), rolePkg, { recursive: true });
+  await ok(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '-D', tarball, 'typescript@^6', '@types/node@^20'],
+    rolePkg,
+  );
+  await ok('npm', ['run', 'build'], rolePkg);
+  const packedRole = JSON.parse(
+    await ok('npm', ['pack', '--json', '--pack-destination', work], rolePkg),
+  ) as [{ filename: string; files: { path: string }[] }];
+  const [roleMeta] = packedRole;
+  assert.ok(
+    roleMeta.files.some((f) => f.path === 'templates/motd.ejs'),
+    'the template travels',
+  );
+
+  // Its user: a new project whose own templates/motd.ejs must not be the one used.
+  const proj = join(work, 'uses-role');
+  await ok('node', [join(ROOT, 'bin/fleetbook.js'), 'init', proj], work);
+  await ok(
+    'npm',
+    ['install', '--no-audit', '--no-fund', tarball, join(work, roleMeta.filename)],
+    proj,
+  );
+  const site = (vars: string) =>
+    "import { definePlaybook } from 'fleetbook';\nimport { motd } from 'fleetbook-role-motd';\n\n" +
+    `export default definePlaybook({\n  name: 'role',\n  hosts: 'all',\n  tasks: [motd(${vars})],\n});\n`;
+  await writeFile(join(proj, 'playbooks/role.ts'), site("{ teem: 'ops', dest: '/etc/motd.role' }"));
+  const typo = await exec('npx', ['tsc'], proj);
+  assert.notEqual(typo.code, 0);
+  assert.match(typo.out, /playbooks\/role\.ts\(7,\d+\): error TS\d+: .*'teem' does not exist/);
+  await writeFile(join(proj, 'playbooks/role.ts'), site("{ team: 'ops', dest: '/etc/motd.role' }"));
+  await ok('npx', ['tsc'], proj);
+
+  const run = (...extra: string[]) =>
+    exec(
+      'npx',
+      [
+        'fleetbook',
+        'run',
+        'playbooks/role.ts',
+        '-i',
+        info.inventoryPath,
+        '--limit',
+        host,
+        ...extra,
+      ],
+      proj,
+    );
+  const line = `Looked after by ops on ${host}: this line comes from the motd role package.`;
+  const check = await run('--check', '--diff');
+  assert.equal(check.code, 0, check.out);
+  assert.match(check.out, /motd: templateFile \/etc\/motd\.role/);
+  assert.ok(check.out.includes(`+${line}`), check.out);
+  assert.match(check.out, /motd: stamp/);
+  const real = await run();
+  assert.equal(real.code, 0, real.out);
+  assert.equal((await onHost(host, 'cat /etc/motd.role')).trim(), line);
+  assert.match(await onHost(host, 'cat /etc/motd.role.stamp'), /^\d+\n$/, 'the handler ran');
+  const again = await run();
+  assert.match(again.out, new RegExp(`${host} +1 +0 +0 +0 +ok`), again.out);
+  await onHost(host, 'rm -f /etc/motd.role /etc/motd.role.stamp');
 });

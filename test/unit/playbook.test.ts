@@ -14,20 +14,20 @@ test('task lists nest and are flattened in order; false, null and undefined drop
     tasks: () => [[dir('/a'), [false, dir('/b')]], undefined, [[null, [dir('/c')]]]],
   });
   assert.deepEqual(
-    pb.tasksFor(host).map((t) => t.title),
+    pb.contentsFor(host).tasks.map((t) => t.title),
     ['ensureDir /a', 'ensureDir /b', 'ensureDir /c'],
   );
 });
 
 test('anything else in a task list is an error naming its position', () => {
   const bad = (tasks: unknown[]) =>
-    definePlaybook({ name: 'bad', hosts: 'all', tasks: tasks as never }).tasksFor(host);
+    definePlaybook({ name: 'bad', hosts: 'all', tasks: tasks as never }).contentsFor(host);
   assert.throws(
     () => bad([dir('/a'), [dir('/b'), 'ensureDir /c']]),
     (e: unknown) =>
       e instanceof ConfigError &&
       e.message ===
-        'tasks[1][1]: expected a task (made by a task factory such as ensureDir({...})), got the string "ensureDir /c"',
+        'tasks[1][1]: expected a task (made by a task factory such as ensureDir({...})) or a role, got the string "ensureDir /c"',
   );
   assert.throws(
     () => bad([ensureDir]),

@@ -4,12 +4,8 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../../src/index.ts';
-import {
-  renderTemplate,
-  templateData,
-  templatePath,
-  templatesRoot,
-} from '../../src/render/template.ts';
+import { renderTemplate, templateData, templatePath } from '../../src/render/template.ts';
+import { templatesRoot } from '../../src/core/project.ts';
 import { hostView, templatesDir as fixtures } from './fixtures.ts';
 
 process.env['FLEETBOOK_TEMPLATES'] = fixtures;

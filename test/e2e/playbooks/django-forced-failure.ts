@@ -14,7 +14,10 @@ const fail = command({
 const playbook: Playbook = {
   ...main,
   name: `${main.name} + forced failure`,
-  tasksFor: (host) => [...main.tasksFor(host), fail],
+  contentsFor: (host) => {
+    const play = main.contentsFor(host);
+    return { ...play, tasks: [...play.tasks, fail] };
+  },
 };
 
 export default playbook;
