@@ -9,3 +9,15 @@ export { ensureUser, type EnsureUserParams } from './ensureUser.ts';
 export { serviceRestart, type ServiceRestartParams } from './serviceRestart.ts';
 export { templateFile, type TemplateFileParams } from './templateFile.ts';
 export { verifyMail, type VerifyMailParams } from './verifyMail.ts';
+// Reading an MTA's journal about one message: for roles and tasks that prove their own mail path.
+export {
+  parseJournalJson,
+  formatEntry,
+  judgeDma,
+  judgeDmaFromUser,
+  judgePostfix,
+  judgePostfixFromUid,
+  type LogEntry,
+  type MailVerdict,
+  type FailureKind,
+} from './mail-log.ts';

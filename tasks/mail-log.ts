@@ -87,6 +87,8 @@ export type MailVerdict =
   | {
       readonly state: 'delivered';
       readonly queueId: string;
+      /** The queue ids the smarthost accepted, one per SMTP transaction (dma: per recipient). */
+      readonly ids: readonly string[];
       readonly relay: string | null;
       readonly last: LogEntry;
       /** When the MTA took the message in (ms). */
@@ -125,15 +127,37 @@ export function classifyDmaLine(message: string): FailureKind | 'deferred' | nul
  * Only lines from `since` on should be passed in (the caller asks journalctl for them).
  */
 export function judgeDma(entries: readonly LogEntry[], senderPid: number): MailVerdict {
+  return judgeDmaIntake(
+    entries,
+    (e) => e.pid === senderPid && e.message.startsWith('new mail from '),
+    (e) => e.pid === senderPid,
+  );
+}
+
+/**
+ * What the journal says about the first message the account `user` handed to dma (an app that
+ * runs sendmail itself, so its PID is not known), from the lines logged since just before.
+ */
+export function judgeDmaFromUser(entries: readonly LogEntry[], user: string): MailVerdict {
+  return judgeDmaIntake(entries, (e) => e.message.startsWith(`new mail from user=${user} `));
+}
+
+function judgeDmaIntake(
+  entries: readonly LogEntry[],
+  isIntake: (e: LogEntry) => boolean,
+  isSender: (e: LogEntry) => boolean = () => false,
+): MailVerdict {
   const dma = entries.filter((e) => e.ident === 'dma');
-  const intake = dma.find((e) => e.pid === senderPid && e.message.startsWith('new mail from '));
+  const at = dma.findIndex(isIntake);
+  const intake = dma[at];
   if (intake === undefined) {
-    const own = dma.filter((e) => e.pid === senderPid);
+    const own = dma.filter(isSender);
     const last = own[own.length - 1];
     return last === undefined ? { state: 'unseen' } : { state: 'unseen', last };
   }
   const base = intake.tag;
-  const mine = dma.filter((e) => e.tag === base || e.tag.startsWith(`${base}.`));
+  // dma's ids come from the spool file's inode: an earlier message may have had this one's id
+  const mine = dma.slice(at).filter((e) => e.tag === base || e.tag.startsWith(`${base}.`));
   const items = new Map<string, string>(); // item id -> recipient
   for (const e of mine) {
     const m = /^mail to=<(.*)> queued as (\S+)$/.exec(e.message);
@@ -156,7 +180,7 @@ export function judgeDma(entries: readonly LogEntry[], senderPid: number): MailV
   }
 
   let relay: string | null = null;
-  let delivered = 0;
+  const delivered: string[] = [];
   let lastDelivered: LogEntry | undefined;
   for (const [id, addr] of items) {
     const lines = mine.filter((e) => e.tag === id);
@@ -168,14 +192,15 @@ export function judgeDma(entries: readonly LogEntry[], senderPid: number): MailV
     // STACK.md: success is "delivery successful" on the same queue id as "using smarthost"; a
     // local delivery (no smarthost line) did not leave the host and is not what we verify.
     if (ok !== undefined && smarthost !== undefined) {
-      delivered++;
+      delivered.push(id);
       lastDelivered = ok;
     }
   }
-  if (delivered === items.size && lastDelivered !== undefined) {
+  if (delivered.length === items.size && lastDelivered !== undefined) {
     return {
       state: 'delivered',
       queueId: items.size === 1 ? ([...items.keys()][0] ?? base) : base,
+      ids: delivered,
       relay,
       last: lastDelivered,
       queuedAt: intake.time,
@@ -210,35 +235,59 @@ export function classifyPostfixLine(message: string): FailureKind | 'deferred' |
 
 /** What the journal says about the postfix message whose Message-ID is `messageId` (without <>). */
 export function judgePostfix(entries: readonly LogEntry[], messageId: string): MailVerdict {
-  const postfix = entries.filter((e) => e.ident.startsWith('postfix'));
-  let queueId: string | undefined;
-  let queuedAt = 0;
-  for (const e of postfix) {
+  return judgePostfixIntake(entries, (e) => {
     const m = /^([0-9A-Za-z]+): message-id=<(.*)>$/.exec(e.message);
-    if (m?.[2] === messageId) {
-      queueId = m[1];
-      queuedAt = e.time;
-      break;
-    }
-  }
-  if (queueId === undefined) return { state: 'unseen' };
-  const mine = postfix.filter((e) => e.message.startsWith(`${queueId}: `));
+    return m?.[2] === messageId ? m[1] : undefined;
+  });
+}
+
+/**
+ * What the journal says about the first message the user with `uid` handed to postfix (pickup
+ * logs `QUEUEID: uid=UID from=<...>`), from the lines logged since just before.
+ */
+export function judgePostfixFromUid(entries: readonly LogEntry[], uid: number): MailVerdict {
+  const intake = new RegExp(`^([0-9A-Za-z]+): uid=${String(uid)} from=`);
+  return judgePostfixIntake(entries, (e) =>
+    e.ident === 'postfix/pickup' ? intake.exec(e.message)?.[1] : undefined,
+  );
+}
+
+function judgePostfixIntake(
+  entries: readonly LogEntry[],
+  queueIdOf: (e: LogEntry) => string | undefined,
+): MailVerdict {
+  const postfix = entries.filter((e) => e.ident.startsWith('postfix'));
+  const at = postfix.findIndex((e) => queueIdOf(e) !== undefined);
+  const first = postfix[at];
+  const queueId = first !== undefined ? queueIdOf(first) : undefined;
+  if (first === undefined || queueId === undefined) return { state: 'unseen' };
+  const queuedAt = first.time;
+  // queue ids derive from inode numbers and come back: only lines from the intake on count
+  const mine = postfix.slice(at).filter((e) => e.message.startsWith(`${queueId}: `));
   const last = mine[mine.length - 1];
   if (last === undefined) return { state: 'unseen' };
+  // qmgr says how many recipients the message has; it is delivered once each was sent
+  const nrcpt = Number(
+    /\bnrcpt=(\d+)/.exec(mine.find((e) => /\bnrcpt=/.test(e.message))?.message ?? '')?.[1] ?? 1,
+  );
   let sent: LogEntry | undefined;
+  let sentCount = 0;
   for (const e of mine) {
     const kind = classifyPostfixLine(e.message);
-    if (kind === 'sent') sent = e;
-    else if (kind !== null && kind !== 'deferred')
+    if (kind === 'sent') {
+      sent = e;
+      sentCount++;
+    } else if (kind !== null && kind !== 'deferred')
       return { state: 'failed', queueId, kind, last: e };
   }
+  if (sent !== undefined && sentCount < nrcpt) return { state: 'queued', queueId, last };
   if (sent !== undefined) {
     const relay = /\brelay=([^,\s]+)/.exec(sent.message)?.[1] ?? null;
     // relay=local or relay=none is not the smarthost accepting it.
     if (relay === null || relay === 'local' || relay === 'none' || relay.startsWith('private/')) {
       return { state: 'failed', queueId, kind: 'local', last: sent };
     }
-    return { state: 'delivered', queueId, relay, last: sent, queuedAt };
+    return { state: 'delivered', queueId, ids: [queueId], relay, last: sent, queuedAt };
   }
   return { state: 'queued', queueId, last };
 }

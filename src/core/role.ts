@@ -7,9 +7,13 @@ import { validate } from './schema.ts';
 import type { HostView, PrepareContext, Task } from './task.ts';
 import type { TaskEntry } from './playbook.ts';
 
-/** Vars a role's user passes: the fields the role gives a default for may be left out. */
-export type RoleVars<S extends TObject, D> = Omit<Static<S>, keyof D> &
-  Partial<Pick<Static<S>, Extract<keyof D, keyof Static<S>>>>;
+/**
+ * Vars a role's user passes: the fields the role gives a default for may be left out (or be
+ * undefined, which keeps the default).
+ */
+export type RoleVars<S extends TObject, D> = Omit<Static<S>, keyof D> & {
+  readonly [K in Extract<keyof D, keyof Static<S>>]?: Static<S>[K] | undefined;
+};
 
 export interface RoleOptions {
   /** Added to every task the role brings (its own, its dependencies'), as Ansible's role tags are. */
@@ -115,7 +119,11 @@ export function defineRole<
 
   const factory = (...args: RoleArgs<S, D>): RoleUse => {
     const [given, options = {}] = args;
-    const merged: Record<string, unknown> = { ...def.defaults, ...given };
+    // a field given as undefined is not given: its default stays
+    const merged: Record<string, unknown> = {
+      ...def.defaults,
+      ...Object.fromEntries(Object.entries(given ?? {}).filter(([, x]) => x !== undefined)),
+    };
     const vars =
       def.varsSchema !== undefined
         ? validate(def.varsSchema, merged, { role: name })

@@ -25,6 +25,8 @@ const LIMIT = HOSTS.join(',');
 const PLAYBOOK = 'playbooks/django-production.ts';
 const P = 'fbdemo';
 const SETTINGS = `/etc/opt/${P}/settings.py`;
+/** The app's restart handler, as the play names it: the role's name, then the handler's. */
+const RESTART = 'django-app: restart';
 
 interface Admin {
   name: string;
@@ -265,7 +267,7 @@ test('the real run converges both hosts; verifyMail and sendtestemail pass', asy
     const restarts = ends.filter((e) => e.handler);
     assert.deepEqual(
       restarts.map((e) => [e.task, e.outcome]),
-      [[`restart ${P}`, 'changed']],
+      [[RESTART, 'changed']],
     );
     assert.match(
       restarts[0]?.message ?? '',
@@ -504,7 +506,7 @@ test('changing one admin address: --check --diff shows exactly that line, the re
     const moving = ends.filter((e) => e.outcome !== 'ok');
     assert.deepEqual(
       moving.map((e) => [e.task, e.outcome]),
-      [[`templateFile ${SETTINGS}`, 'would-change']],
+      [[`django-app: templateFile ${SETTINGS}`, 'would-change']],
     );
     const parts = moving[0]?.diff ?? [];
     assert.equal(parts.length, 1, JSON.stringify(parts));
@@ -527,7 +529,7 @@ test('changing one admin address: --check --diff shows exactly that line, the re
       taskEnds(c, h)
         .filter((e) => e.handler)
         .map((e) => [e.task, e.outcome]),
-      [[`restart ${P}`, 'would-change']],
+      [[RESTART, 'would-change']],
     );
   }
 
@@ -548,7 +550,7 @@ test('changing one admin address: --check --diff shows exactly that line, the re
     const handlers = taskEnds(a, h).filter((e) => e.handler);
     assert.deepEqual(
       handlers.map((e) => [e.task, e.outcome]),
-      [[`restart ${P}`, 'changed']],
+      [[RESTART, 'changed']],
     );
     const starts = await onHost(
       h,

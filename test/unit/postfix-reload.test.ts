@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { postfixReload } from '../../playbooks/django-production.ts';
+import { postfixReload } from '../../roles/mta-postfix/tasks.ts';
 import { sha256 } from '../../src/index.ts';
 import { file, planFrom, service } from './fixtures.ts';
 

@@ -10,6 +10,7 @@ const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? 
 for (const [file, marker] of [
   ['test/types/readme-site.ts', '// playbooks/site.ts'],
   ['test/types/readme-ensureLine.ts', '// tasks/ensureLine.ts'],
+  ['test/types/readme-role.ts', '// roles/motd/index.ts'],
 ] as const) {
   test(`README example ${marker} is the code tsc checks in ${file}`, () => {
     const block = blocks.find((b) => b.startsWith(marker));

@@ -1,0 +1,47 @@
+/** The vars the mail roles share: where mail is relayed, and what an address looks like. */
+import { Type, type Static } from 'fleetbook';
+
+export const Email = Type.String({
+  pattern: '^[^\\s@<>()\\[\\]",;:\\\\]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$',
+  maxLength: 254,
+  description: 'an email address',
+});
+
+export const Hostname = Type.String({
+  pattern:
+    '^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$',
+  maxLength: 253,
+  description: 'a host name or IPv4 address',
+});
+
+/** Where the host's MTA relays all mail: 587 = submission with STARTTLS, 465 = implicit TLS. */
+export const Smarthost = Type.Object(
+  {
+    host: Hostname,
+    port: Type.Union([Type.Literal(587), Type.Literal(465)]),
+    user: Type.String({
+      pattern: '^[^\\s|:]+$',
+      description: 'a login without spaces, "|" or ":"',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type Smarthost = Static<typeof Smarthost>;
+
+export const Mta = Type.Union([Type.Literal('dma'), Type.Literal('postfix')]);
+
+/** What both MTA roles take: the relay, its password, the mail name and where root's mail goes. */
+export const MtaVars = {
+  smarthost: Smarthost,
+  /** The smarthost account's password: a secret, masked in all output. */
+  password: Type.String({ minLength: 1 }),
+  /** /etc/mailname: the domain unqualified addresses (root, cron's mail) get. */
+  mailname: Hostname,
+  /** Where mail for root and postmaster goes. */
+  rootMailTo: Email,
+  /** Local accounts whose mail goes to root (the app's user, cron's). */
+  localUsers: Type.Array(Type.String({ pattern: '^[a-z_][a-z0-9_-]*$' })),
+  /** verifyMail: a test message to this address, followed to the smarthost (tag `mail`). */
+  verifyTo: Email,
+  verifyTimeoutSeconds: Type.Integer({ minimum: 5, maximum: 600 }),
+};
