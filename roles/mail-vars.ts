@@ -1,5 +1,6 @@
 /** The vars the mail roles share: where mail is relayed, and what an address looks like. */
 import { Type, type Static } from 'fleetbook';
+import { copyFile, verifyMail } from 'fleetbook/tasks';
 
 export const Email = Type.String({
   pattern: '^[^\\s@<>()\\[\\]",;:\\\\]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$',
@@ -45,3 +46,25 @@ export const MtaVars = {
   verifyTo: Email,
   verifyTimeoutSeconds: Type.Integer({ minimum: 5, maximum: 600 }),
 };
+
+/**
+ * How both MTA roles end: /etc/mailname (tag `mta`), then verifyMail following a test message
+ * to the smarthost (tag `mail`).
+ */
+export function mailnameAndProof(
+  v: { mailname: string; verifyTo: string; verifyTimeoutSeconds: number },
+  mta: Static<typeof Mta>,
+) {
+  return [
+    copyFile({ dest: '/etc/mailname', content: `${v.mailname}\n` }, { tags: ['mta'] }),
+    verifyMail(
+      {
+        to: v.verifyTo,
+        from: `noreply@${v.mailname}`,
+        mta,
+        timeoutSeconds: v.verifyTimeoutSeconds,
+      },
+      { tags: ['mail'] },
+    ),
+  ];
+}

@@ -4,8 +4,8 @@
  * Proves the path at the end: verifyMail follows a test message to the smarthost (tag `mail`).
  */
 import { defineRole, Type } from 'fleetbook';
-import { aptInstall, command, ensureDir, templateFile, verifyMail } from 'fleetbook/tasks';
-import { MtaVars } from '../mail-vars.ts';
+import { aptInstall, command, ensureDir, templateFile } from 'fleetbook/tasks';
+import { mailnameAndProof, MtaVars } from '../mail-vars.ts';
 
 const mta = { tags: ['mta'] };
 
@@ -72,18 +72,6 @@ export const mtaDma = defineRole({
       },
       mta,
     ),
-    templateFile(
-      { src: 'mailname.ejs', dest: '/etc/mailname', vars: { mailname: v.mailname } },
-      mta,
-    ),
-    verifyMail(
-      {
-        to: v.verifyTo,
-        from: `noreply@${v.mailname}`,
-        mta: 'dma',
-        timeoutSeconds: v.verifyTimeoutSeconds,
-      },
-      { tags: ['mail'] },
-    ),
+    ...mailnameAndProof(v, 'dma'),
   ],
 });

@@ -4,8 +4,8 @@
  * Proves the path at the end: verifyMail follows a test message to the smarthost (tag `mail`).
  */
 import { defineRole, Type } from 'fleetbook';
-import { aptInstall, command, ensureDir, templateFile, verifyMail } from 'fleetbook/tasks';
-import { MtaVars } from '../mail-vars.ts';
+import { aptInstall, command, ensureDir, templateFile } from 'fleetbook/tasks';
+import { mailnameAndProof, MtaVars } from '../mail-vars.ts';
 import { postfixMap, postfixReload } from './tasks.ts';
 
 const mta = { tags: ['mta'] };
@@ -90,19 +90,7 @@ export const mtaPostfix = defineRole({
         },
         mta,
       ),
-      templateFile(
-        { src: 'mailname.ejs', dest: '/etc/mailname', vars: { mailname: v.mailname } },
-        mta,
-      ),
-      verifyMail(
-        {
-          to: v.verifyTo,
-          from: `noreply@${v.mailname}`,
-          mta: 'postfix',
-          timeoutSeconds: v.verifyTimeoutSeconds,
-        },
-        { tags: ['mail'] },
-      ),
+      ...mailnameAndProof(v, 'postfix'),
     ];
   },
 });
