@@ -3,7 +3,7 @@
 // loading (typebox alone is 700 files), and one file per entry loads several times faster.
 // Code splitting keeps one copy of every module, so the CLI and a playbook's `import 'fleetbook'`
 // share one engine. Packages with native parts or their own loaders stay external.
-import { rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -50,3 +50,15 @@ await build({
   plugins: [selfImports],
   logLevel: 'warning',
 });
+
+// esbuild gives `await import('cjs-package')` only a default export (node would give the named
+// ones too): such a chunk is a module whose only export is `export default require_...()`.
+for (const f of await readdir('dist/bundle')) {
+  const text = await readFile(`dist/bundle/${f}`, 'utf8');
+  if (/^export default require_\w+\(\);$/m.test(text) && !/^export \{/m.test(text)) {
+    console.error(
+      `bundle: dist/bundle/${f} is a CommonJS package imported dynamically; import it statically`,
+    );
+    process.exit(1);
+  }
+}

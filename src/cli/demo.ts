@@ -1,6 +1,9 @@
 import { useColor } from '../reporter/color.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command } from '@commander-js/extra-typings';
+// Static: the bundle (scripts/bundle.mjs) gives a dynamic import of a CommonJS package only its
+// default export, so `(await import('yaml')).parse` would be undefined.
+import { parse, stringify } from 'yaml';
 import { Redactor } from '../reporter/redact.ts';
 
 const PLAYBOOK = 'playbooks/django-production.ts';
@@ -19,13 +22,11 @@ export function demoCommand(): Command<[], { hosts: string }> {
     )
     .option('--hosts <n>', 'lab hosts', '3')
     .action(async (o) => {
-      const [{ parse, stringify }, { terminalReporter }, { runPlaybook }, { setSecret }] =
-        await Promise.all([
-          import('yaml'),
-          import('../reporter/terminal.ts'),
-          import('../runner/run.ts'),
-          import('../secrets/store.ts'),
-        ]);
+      const [{ terminalReporter }, { runPlaybook }, { setSecret }] = await Promise.all([
+        import('../reporter/terminal.ts'),
+        import('../runner/run.ts'),
+        import('../secrets/store.ts'),
+      ]);
       const say = (s: string): void => {
         process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
       };
