@@ -1,14 +1,4 @@
-import { useColor } from '../reporter/color.ts';
-import { readFile, writeFile } from 'node:fs/promises';
 import { Command } from '@commander-js/extra-typings';
-// Static: the bundle (scripts/bundle.mjs) gives a dynamic import of a CommonJS package only its
-// default export, so `(await import('yaml')).parse` would be undefined.
-import { parse, stringify } from 'yaml';
-import { Redactor } from '../reporter/redact.ts';
-
-const PLAYBOOK = 'playbooks/django-production.ts';
-const INVENTORY = 'inventories/lab-django.yaml';
-const ENVIRONMENT = 'lab';
 
 /**
  * The demo a newcomer runs first: a 3-host lab, the Django production playbook with the
@@ -22,93 +12,7 @@ export function demoCommand(): Command<[], { hosts: string }> {
     )
     .option('--hosts <n>', 'lab hosts', '3')
     .action(async (o) => {
-      const [{ terminalReporter }, { runPlaybook }, { setSecret }] = await Promise.all([
-        import('../reporter/terminal.ts'),
-        import('../runner/run.ts'),
-        import('../secrets/store.ts'),
-      ]);
-      const say = (s: string): void => {
-        process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
-      };
-      say(`starting a ${o.hosts}-host lab (the first time builds a Debian base: about a minute)`);
-      const want = Number(o.hosts);
-      // A lab that is already larger keeps its hosts (tests or a benchmark may be using them).
-      // Loaded here, so a `run` does not load the lab's code.
-      const { labStatus, labUp } = await import('../lab/index.ts');
-      const running = (await labStatus())?.hosts.length ?? 0;
-      const info = await labUp({
-        count: Math.max(want, running),
-        log: (l) => process.stderr.write(`${l}\n`),
-      });
-      const lab = parse(await readFile(info.inventoryPath, 'utf8')) as {
-        defaults: unknown;
-        hosts: Record<string, unknown>;
-      };
-      const dev = parse(await readFile('inventories/development.yaml', 'utf8')) as {
-        vars: Record<string, unknown>;
-      };
-      const hosts = info.hosts.slice(0, want).map((h) => h.name);
-      await writeFile(
-        INVENTORY,
-        `# Written by \`fleetbook demo\`: the lab's hosts with the development inventory's vars.\n${stringify(
-          {
-            environment: ENVIRONMENT,
-            defaults: lab.defaults,
-            vars: {
-              ...dev.vars,
-              smarthost: {
-                host: info.smarthost.host,
-                port: info.smarthost.port,
-                user: info.smarthost.user,
-              },
-            },
-            hosts: Object.fromEntries(hosts.map((h) => [h, lab.hosts[h]])),
-            groups: { django: { hosts } },
-          },
-        )}`,
-      );
-      await setSecret(ENVIRONMENT, 'smarthost_password', info.smarthost.password);
-      const redactor = new Redactor();
-      redactor.add(info.smarthost.password);
-      const emit = (diff: boolean) =>
-        terminalReporter((s) => process.stdout.write(s), redactor, {
-          diff,
-          color: useColor(),
-          verbose: false,
-        });
-      const run = (check: boolean) =>
-        runPlaybook(
-          {
-            playbook: PLAYBOOK,
-            inventory: INVENTORY,
-            check,
-            forks: 20,
-            rollback: true,
-            acceptNewHostKeys: false,
-            onSecret: (v) => {
-              redactor.add(v);
-            },
-            redact: (t) => redactor.redact(t),
-          },
-          emit(check),
-        );
-      say(`dry run: fleetbook run ${PLAYBOOK} -i ${INVENTORY} --check --diff`);
-      const dry = await run(true);
-      say(`real run: fleetbook run ${PLAYBOOK} -i ${INVENTORY}`);
-      const real = await run(false);
-      say('again: a converged fleet reports nothing to change');
-      const again = await run(false);
-      say('where to look');
-      process.stdout.write(
-        [
-          `  mail the smarthost received:   ls ${info.smarthost.mailDir}`,
-          `  what each run did:             node bin/fleetbook.js runs; node bin/fleetbook.js show ${real.runId}`,
-          `  undo the deployment:           node bin/fleetbook.js rollback ${real.runId}`,
-          `  log in to a host:              ssh -i ${info.keyPath} -o UserKnownHostsFile=${info.knownHostsPath} root@${info.hosts[0]?.address ?? '127.0.1.1'}`,
-          `  the site on a host:            journalctl -u fbdemo; ls /run/fbdemo/gunicorn.sock`,
-          `  stop the lab:                  node bin/fleetbook.js lab down`,
-        ].join('\n') + '\n',
-      );
-      process.exitCode = [dry, real, again].find((r) => r.exitCode !== 0)?.exitCode ?? 0;
+      const { runDemo } = await import('./demo-run.ts');
+      await runDemo(o.hosts);
     });
 }
