@@ -1,6 +1,6 @@
 import type { Static, TObject } from 'typebox';
 import { ConfigError } from './errors.ts';
-import { isRoleUse, type RoleUse } from './role.ts';
+import { handlerName, isRoleUse, type RoleUse } from './role.ts';
 import { isTask, type HostView, type Task } from './task.ts';
 
 /**
@@ -206,7 +206,7 @@ function sameHandlersOnce(handlers: readonly Task[]): Task[] {
   const byName = new Map<string, Task[]>();
   const out: Task[] = [];
   for (const h of handlers) {
-    const name = h.options.name ?? h.title;
+    const name = handlerName(h);
     const same = byName.get(name) ?? [];
     if (same.some((o) => o.type === h.type && stableJson(o.params) === stableJson(h.params)))
       continue;

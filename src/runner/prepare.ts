@@ -25,6 +25,11 @@ export function runsAsRoot(h: ResolvedHost): boolean {
   return h.become || h.user === 'root';
 }
 
+/** A role's private handlers are reachable by that role's own tasks only. */
+function reachable(handler: Task, notifier: Task): boolean {
+  return handler.privateTo === undefined || handler.privateTo === notifier.role;
+}
+
 /** How a host's session runs: through `sudo -n` (not needed when logged in as root), and as whom. */
 export function sessionAs(h: ResolvedHost): { readonly become: boolean; readonly asRoot: boolean } {
   return { become: h.become && h.user !== 'root', asRoot: runsAsRoot(h) };
@@ -97,11 +102,8 @@ export async function prepareHost(
   for (const t of chosen) {
     for (const n of t.options.notify ?? []) {
       const h = handlerMap.get(n)?.task;
-      // a role's private handlers are reachable by its own tasks only
-      const known = [...handlerMap]
-        .filter(([, p]) => p.task.privateTo === undefined || p.task.privateTo === t.role)
-        .map(([k]) => k);
-      if (h === undefined || !known.includes(n)) {
+      if (h === undefined || !reachable(h, t)) {
+        const known = [...handlerMap].filter(([, p]) => reachable(p.task, t)).map(([k]) => k);
         const why =
           h?.privateTo !== undefined
             ? `the handler "${n}" is private to the role ${h.privateTo} (it is not in the role's exports)`
