@@ -32,20 +32,28 @@ export type Smarthost = Static<typeof Smarthost>;
 export const Mta = Type.Union([Type.Literal('dma'), Type.Literal('postfix')]);
 
 /** What both MTA roles take: the relay, its password, the mail name and where root's mail goes. */
-export const MtaVars = {
-  smarthost: Smarthost,
-  /** The smarthost account's password: a secret, masked in all output. */
-  password: Type.String({ minLength: 1 }),
-  /** /etc/mailname: the domain unqualified addresses (root, cron's mail) get. */
-  mailname: Hostname,
-  /** Where mail for root and postmaster goes. */
-  rootMailTo: Email,
-  /** Local accounts whose mail goes to root (the app's user, cron's). */
-  localUsers: Type.Array(Type.String({ pattern: '^[a-z_][a-z0-9_-]*$' })),
-  /** verifyMail: a test message to this address, followed to the smarthost (tag `mail`). */
-  verifyTo: Email,
-  verifyTimeoutSeconds: Type.Integer({ minimum: 5, maximum: 600 }),
-};
+export const MtaVars = Type.Object(
+  {
+    smarthost: Smarthost,
+    /** The smarthost account's password: a secret, masked in all output. */
+    password: Type.String({ minLength: 1 }),
+    /** /etc/mailname: the domain unqualified addresses (root, cron's mail) get. */
+    mailname: Hostname,
+    /** Where mail for root and postmaster goes. */
+    rootMailTo: Email,
+    /** Local accounts whose mail goes to root (the app's user, cron's). */
+    localUsers: Type.Array(Type.String({ pattern: '^[a-z_][a-z0-9_-]*$' })),
+    /** verifyMail: a test message to this address, followed to the smarthost (tag `mail`). */
+    verifyTo: Email,
+    verifyTimeoutSeconds: Type.Integer({ minimum: 5, maximum: 600 }),
+  },
+  { additionalProperties: false },
+);
+
+/** The defaults of both MTA roles. */
+export const MTA_DEFAULTS = { localUsers: [], verifyTimeoutSeconds: 60 } satisfies Partial<
+  Static<typeof MtaVars>
+>;
 
 /**
  * How both MTA roles end: /etc/mailname (tag `mta`), then verifyMail following a test message

@@ -3,17 +3,17 @@
  * smarthost (587 with STARTTLS, or 465 with TLS) with authentication. No daemon, no listener.
  * Proves the path at the end: verifyMail follows a test message to the smarthost (tag `mail`).
  */
-import { defineRole, Type } from 'fleetbook';
+import { defineRole } from 'fleetbook';
 import { aptInstall, command, ensureDir, templateFile } from 'fleetbook/tasks';
-import { mailnameAndProof, MtaVars } from '../mail-vars.ts';
+import { mailnameAndProof, MTA_DEFAULTS, MtaVars } from '../mail-vars.ts';
 
 const mta = { tags: ['mta'] };
 
 export const mtaDma = defineRole({
   name: 'mta-dma',
   dir: import.meta.url,
-  varsSchema: Type.Object(MtaVars, { additionalProperties: false }),
-  defaults: { localUsers: [], verifyTimeoutSeconds: 60 },
+  varsSchema: MtaVars,
+  defaults: MTA_DEFAULTS,
   tasks: (_host, v) => [
     aptInstall(
       {

@@ -3,9 +3,9 @@
  * SMTP listener) and relays everything to the smarthost over TLS with SASL authentication.
  * Proves the path at the end: verifyMail follows a test message to the smarthost (tag `mail`).
  */
-import { defineRole, Type } from 'fleetbook';
+import { defineRole } from 'fleetbook';
 import { aptInstall, command, ensureDir, templateFile } from 'fleetbook/tasks';
-import { mailnameAndProof, MtaVars } from '../mail-vars.ts';
+import { mailnameAndProof, MTA_DEFAULTS, MtaVars } from '../mail-vars.ts';
 import { postfixMap, postfixReload } from './tasks.ts';
 
 const mta = { tags: ['mta'] };
@@ -13,8 +13,8 @@ const mta = { tags: ['mta'] };
 export const mtaPostfix = defineRole({
   name: 'mta-postfix',
   dir: import.meta.url,
-  varsSchema: Type.Object(MtaVars, { additionalProperties: false }),
-  defaults: { localUsers: [], verifyTimeoutSeconds: 60 },
+  varsSchema: MtaVars,
+  defaults: MTA_DEFAULTS,
   tasks: (_host, v) => {
     const aliases = { rootMailTo: v.rootMailTo, localUsers: v.localUsers };
     return [
