@@ -48,6 +48,8 @@ export default definePlaybook({
   // The shape of the inventory's vars; each role checks the values it is given.
   varsSchema: DjangoVars,
   vars: { project: 'fbdemo', mta: 'dma' },
+  // mta-postfix names the host by its FQDN
+  facts: true,
   secrets: {
     django_secret_key: { generate: { length: 64 } },
     smarthost_password: {

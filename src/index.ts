@@ -15,7 +15,13 @@ export type {
   VerifyAction,
   RemoteShell,
   PrepareContext,
+  ResultInput,
+  ResultOf,
+  ChangedResult,
+  StepPrinted,
+  TaskList,
 } from './core/task.ts';
+export { withResult } from './core/with-result.ts';
 export { definePlaybook } from './core/playbook.ts';
 export type {
   Playbook,

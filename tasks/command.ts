@@ -39,6 +39,14 @@ const Params = Type.Object(
 );
 export type CommandParams = Static<typeof Params>;
 
+/** What a later task reads of a command (withResult), besides `changed`. */
+export interface CommandResult {
+  /** False when `creates` or `unless` said it was done already. */
+  readonly ran: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
 function shown(p: CommandParams): string {
   if (p.describe !== undefined) return p.describe;
   const lines = p.run.trim().split('\n');
@@ -77,6 +85,13 @@ export const command = defineTask({
     if (p.creates !== undefined) spec.creates = fact.file(p.creates);
     if (p.unless !== undefined) spec.unless = fact.command(raw(p.unless));
     return spec;
+  },
+  // What the script printed when it ran; `ran: false` when a guard said it was done already.
+  // In check mode a script that would run has no output yet: the result is unknown then.
+  result: (_p, got): CommandResult | undefined => {
+    if (got.state === 'unchanged') return { ran: false, stdout: '', stderr: '' };
+    const [step] = got.output;
+    return step === undefined ? undefined : { ran: true, stdout: step.stdout, stderr: step.stderr };
   },
   plan: (p, facts) => {
     const creates = facts.creates as FileFact | undefined;

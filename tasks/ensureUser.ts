@@ -303,6 +303,13 @@ function updateUser(
   };
 }
 
+/** What a later task reads of a user (withResult), besides `changed`. */
+export interface EnsureUserResult {
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+}
+
 /**
  * A local user account (useradd/usermod, from the passwd package that every Debian system has).
  * Creates its primary group when missing; adds it to supplementary groups without removing others.
@@ -322,6 +329,12 @@ export const ensureUser = defineTask({
     // Membership is not part of the user or group facts; /etc/group has it (and no secrets).
     if (w.groups.length > 0) spec.etcGroup = fact.file('/etc/group', 'content');
     return spec;
+  },
+  // The account as the host has it after the task. A user check mode would create has no uid yet.
+  result: (_p, got): EnsureUserResult | undefined => {
+    const user = got.facts?.user as UserFact | undefined;
+    if (user?.uid == null || user.gid === null || user.home === null) return undefined;
+    return { uid: user.uid, gid: user.gid, home: user.home };
   },
   plan: (p, facts) => {
     const w = wanted(p);

@@ -1,11 +1,11 @@
 /** Every built-in task, for `import { ensureDir, aptInstall } from 'fleetbook/tasks'`. */
 export { aptInstall, type AptInstallParams } from './aptInstall.ts';
-export { command, type CommandParams } from './command.ts';
+export { command, type CommandParams, type CommandResult } from './command.ts';
 export { copyFile, type CopyFileParams } from './copyFile.ts';
 export { cronDaily, type CronDailyParams } from './cronDaily.ts';
 export { ensureDir } from './ensureDir.ts';
 export { ensureService, type EnsureServiceParams } from './ensureService.ts';
-export { ensureUser, type EnsureUserParams } from './ensureUser.ts';
+export { ensureUser, type EnsureUserParams, type EnsureUserResult } from './ensureUser.ts';
 export { serviceRestart, type ServiceRestartParams } from './serviceRestart.ts';
 export { templateFile, type TemplateFileParams } from './templateFile.ts';
 export { verifyMail, type VerifyMailParams } from './verifyMail.ts';

@@ -2,6 +2,7 @@
  * Mail through postfix as a satellite: it takes mail only from this host (sendmail/pickup; no
  * SMTP listener) and relays everything to the smarthost over TLS with SASL authentication.
  * Proves the path at the end: verifyMail follows a test message to the smarthost (tag `mail`).
+ * Reads host facts (myhostname is the host's FQDN): the playbook says `facts: true`.
  */
 import { defineRole } from 'fleetbook';
 import { aptInstall, command, ensureDir, templateFile } from 'fleetbook/tasks';
@@ -15,6 +16,8 @@ export const mtaPostfix = defineRole({
   dir: import.meta.url,
   varsSchema: MtaVars,
   defaults: MTA_DEFAULTS,
+  // main.cf's myhostname is the host's FQDN
+  facts: true,
   tasks: (_host, v) => {
     const aliases = { rootMailTo: v.rootMailTo, localUsers: v.localUsers };
     return [

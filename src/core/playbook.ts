@@ -1,7 +1,7 @@
 import type { Static, TObject } from 'typebox';
 import { ConfigError } from './errors.ts';
 import { handlerName, isRoleUse, type RoleUse } from './role.ts';
-import { isTask, type HostView, type Task } from './task.ts';
+import { adaptTask, isTask, type HostView, type Task, type WithFacts } from './task.ts';
 
 /**
  * A task list entry. `false`, `null` and `undefined` are dropped so `cond && task(...)` reads
@@ -94,7 +94,7 @@ function expandRole(use: RoleUse, exp: Expansion): PlayContents {
             options: { ...t.options, tags: [...new Set([...(t.options.tags ?? []), ...tags])] },
           };
     return {
-      tasks: [...deps.tasks, ...own.tasks].map(tagged),
+      tasks: [...deps.tasks, ...own.tasks].map((t) => adaptTask(t, tagged)),
       handlers: [...deps.handlers, ...own.handlers],
     };
   } catch (err) {
@@ -133,7 +133,11 @@ export type SecretSpec =
   | { readonly generate: { readonly length: number } }
   | { readonly operator: { readonly description: string } };
 
-export interface PlaybookDefinition<S extends TObject, K extends string = never> {
+export interface PlaybookDefinition<
+  S extends TObject,
+  K extends string = never,
+  F extends boolean = false,
+> {
   readonly name: string;
   /** Host names, group names or glob patterns ("web*"); "all" is every host. */
   readonly hosts: string | readonly string[];
@@ -148,18 +152,27 @@ export interface PlaybookDefinition<S extends TObject, K extends string = never>
    * development, lab); an inventory naming any other environment is refused.
    */
   readonly environments?: readonly string[];
-  readonly tasks: readonly TaskEntry[] | ((host: PlaybookHost<S, K>) => readonly TaskEntry[]);
+  /**
+   * Read each host's system facts (OS, architecture, FQDN, CPUs, memory, addresses, init) once
+   * per run, before its tasks are made: `host.facts` in tasks, conditions and templates. Costs
+   * the host's first round trip; without it nothing is read before the tasks are known.
+   */
+  readonly facts?: F;
+  readonly tasks: readonly TaskEntry[] | ((host: PlaybookHost<S, K, F>) => readonly TaskEntry[]);
   /** Run once at the end of the play, in this order, only if a task notified them (by name). */
-  readonly handlers?: readonly TaskEntry[] | ((host: PlaybookHost<S, K>) => readonly TaskEntry[]);
+  readonly handlers?:
+    readonly TaskEntry[] | ((host: PlaybookHost<S, K, F>) => readonly TaskEntry[]);
 }
 
-/** What a playbook's task function sees: typed vars and typed secret names. */
-export type PlaybookHost<S extends TObject, K extends string> = Omit<
-  HostView<Static<S>>,
-  'secrets'
-> & {
-  readonly secrets: Readonly<Record<K, string>>;
-};
+/** What a playbook's task function sees: typed vars, typed secret names, and facts if it reads them. */
+export type PlaybookHost<
+  S extends TObject,
+  K extends string,
+  F extends boolean = false,
+> = WithFacts<
+  Omit<HostView<Static<S>>, 'secrets'> & { readonly secrets: Readonly<Record<K, string>> },
+  F
+>;
 
 export interface Playbook {
   readonly kind: 'playbook';
@@ -169,13 +182,17 @@ export interface Playbook {
   readonly vars: Readonly<Record<string, unknown>>;
   readonly secrets: Readonly<Record<string, SecretSpec>>;
   readonly environments: readonly string[];
+  /** Whether host facts are read before the tasks are made (see PlaybookDefinition.facts). */
+  readonly facts: boolean;
   /** The tasks and handlers for one host, roles expanded (their handlers join the play's). */
   contentsFor(host: HostView): PlayContents;
 }
 
-export function definePlaybook<S extends TObject = TObject, K extends string = never>(
-  def: PlaybookDefinition<S, K>,
-): Playbook {
+export function definePlaybook<
+  S extends TObject = TObject,
+  K extends string = never,
+  F extends boolean = false,
+>(def: PlaybookDefinition<S, K, F>): Playbook {
   const { tasks, handlers } = def;
   return {
     kind: 'playbook',
@@ -185,8 +202,11 @@ export function definePlaybook<S extends TObject = TObject, K extends string = n
     vars: def.vars ?? {},
     secrets: def.secrets ?? {},
     environments: def.environments ?? [],
+    facts: def.facts === true,
     contentsFor(host) {
-      const view = host as unknown as PlaybookHost<S, K>;
+      if (def.facts === true && host.facts === undefined)
+        throw new ConfigError('the playbook reads host facts, but none were read for this host');
+      const view = host as unknown as PlaybookHost<S, K, F>;
       const play = expandEntries(typeof tasks === 'function' ? tasks(view) : tasks, 'tasks', host);
       const own =
         handlers === undefined

@@ -4,7 +4,13 @@ import { fileURLToPath } from 'node:url';
 import type { Static, TObject } from 'typebox';
 import { ConfigError } from './errors.ts';
 import { validate } from './schema.ts';
-import type { HostView, PrepareContext, Task } from './task.ts';
+import {
+  adaptTask,
+  type HostView,
+  type PrepareContext,
+  type Task,
+  type WithFacts,
+} from './task.ts';
 import type { TaskEntry } from './playbook.ts';
 
 /**
@@ -20,7 +26,11 @@ export interface RoleOptions {
   readonly tags?: readonly string[];
 }
 
-export interface RoleDefinition<S extends TObject, D extends Partial<Static<S>>> {
+export interface RoleDefinition<
+  S extends TObject,
+  D extends Partial<Static<S>>,
+  F extends boolean = false,
+> {
   /** Shown before each of its tasks ("mta-dma: templateFile /etc/dma/dma.conf") and its handlers. */
   readonly name: string;
   /** The vars the role reads, checked where a playbook (or another role) uses the role. */
@@ -35,12 +45,17 @@ export interface RoleDefinition<S extends TObject, D extends Partial<Static<S>>>
   readonly dir?: string;
   /** Roles that run first. A role used twice with the same vars runs once. */
   readonly dependsOn?: (vars: Static<S>) => readonly RoleUse[];
-  readonly tasks: (host: HostView, vars: Static<S>) => readonly TaskEntry[];
+  /**
+   * The role reads host facts (`host.facts`, typed): a playbook using it must say `facts: true`,
+   * or it is refused before any connection.
+   */
+  readonly facts?: F;
+  readonly tasks: (host: WithFacts<HostView, F>, vars: Static<S>) => readonly TaskEntry[];
   /**
    * Run at the end of the play if notified. Named within the role: its tasks notify "restart dma",
    * the play shows "mta-dma: restart dma".
    */
-  readonly handlers?: (host: HostView, vars: Static<S>) => readonly TaskEntry[];
+  readonly handlers?: (host: WithFacts<HostView, F>, vars: Static<S>) => readonly TaskEntry[];
   /** Handlers tasks outside the role may notify, as "ROLE: HANDLER"; the others are private. */
   readonly exports?: readonly string[];
 }
@@ -52,6 +67,8 @@ export interface RoleUse {
   /** The vars after defaults, validated. */
   readonly vars: Readonly<Record<string, unknown>>;
   readonly options: RoleOptions;
+  /** The role reads host facts (see RoleDefinition.facts). */
+  readonly facts: boolean;
   /** Identity of the role's definition: two roles of the same name from two packages differ. */
   readonly definition: object;
   /** The roles that run before this one, with their vars. */
@@ -103,7 +120,8 @@ export function roleDir(dir: string, role: string): string {
 export function defineRole<
   S extends TObject = TObject,
   const D extends Partial<Static<S>> = object,
->(def: RoleDefinition<S, D>): RoleFactory<S, D> {
+  F extends boolean = false,
+>(def: RoleDefinition<S, D, F>): RoleFactory<S, D> {
   const { name } = def;
   if (!ROLE_NAME.test(name))
     throw new ConfigError(
@@ -133,9 +151,16 @@ export function defineRole<
       name,
       vars,
       options,
+      facts: def.facts === true,
       definition: def,
       dependencies: () => def.dependsOn?.(vars) ?? [],
-      expand(host, flatten) {
+      expand(view, flatten) {
+        if (def.facts === true && view.facts === undefined)
+          throw new ConfigError(
+            'the role reads host facts: the playbook that uses it must say `facts: true`',
+            { role: name, field: 'facts' },
+          );
+        const host = view as WithFacts<HostView, F>;
         const handlers = flatten(def.handlers?.(host, vars) ?? [], `role ${name}: handlers`);
         if (handlers.handlers.length > 0 || handlers.tasks.some((t) => t.role !== undefined))
           throw new ConfigError('handlers: a role cannot be used as a handler', { role: name });
@@ -148,7 +173,9 @@ export function defineRole<
             );
         const body = flatten(def.tasks(host, vars), `role ${name}: tasks`);
         return {
-          tasks: body.tasks.map((t) => (t.role !== undefined ? t : ownTask(t, name, own, context))),
+          tasks: body.tasks.map((t) =>
+            t.role !== undefined ? t : adaptTask(t, (x) => ownTask(x, name, own, context)),
+          ),
           handlers: [
             ...body.handlers,
             ...handlers.tasks.map((h) =>

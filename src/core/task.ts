@@ -9,6 +9,7 @@ import type {
   UserFact,
   GroupFact,
 } from './facts.ts';
+import type { HostFacts } from './host-facts.ts';
 import { validate } from './schema.ts';
 import { ConfigError } from './errors.ts';
 import { projectRoot, templatesRoot } from './project.ts';
@@ -23,7 +24,17 @@ export interface HostView<V = Record<string, unknown>> {
   readonly vars: V;
   /** The playbook's declared secrets for this host's environment. Their values are masked in all output. */
   readonly secrets: Readonly<Record<string, string>>;
+  /**
+   * The host's system facts, read once per run when the playbook says `facts: true` (a playbook
+   * or role that declares it sees them typed; see WithFacts).
+   */
+  readonly facts?: HostFacts | undefined;
 }
+
+/** A host as a playbook or role that declares `facts: true` sees it: its facts are there. */
+export type WithFacts<H, F extends boolean> = F extends true
+  ? Omit<H, 'facts'> & { readonly facts: HostFacts }
+  : H;
 
 /** Runs commands on the host during a verify action (after apply, never in check mode). */
 export interface RemoteShell {
@@ -147,7 +158,38 @@ export interface TaskOptions {
   readonly timeoutSeconds?: number;
 }
 
-export interface TaskDefinition<S extends TSchema, P extends ProbeSpec, R> {
+/** What a task's `result` is computed from: the task's own facts after it, and what it printed. */
+export interface ResultInput<F, R> {
+  /**
+   * The task's probe facts as they are after it: as read when it changed nothing, read again after
+   * a real run changed the host; undefined in check mode after a would-change (nothing happened).
+   */
+  readonly facts: F | undefined;
+  readonly prepared: R;
+  /** `unchanged`: nothing to do; `applied`: a real run made the change; `predicted`: check mode, it would. */
+  readonly state: 'unchanged' | 'applied' | 'predicted';
+  /** What the change's run steps printed, in order (only when `applied`). */
+  readonly output: readonly StepPrinted[];
+}
+
+export interface StepPrinted {
+  readonly step: string;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Every task's result has this; a task type may add its own fields (see TaskDefinition.result). */
+export interface ChangedResult {
+  /** The task changed the host (in check mode: would change it). */
+  readonly changed: boolean;
+}
+
+export interface TaskDefinition<
+  S extends TSchema,
+  P extends ProbeSpec,
+  R,
+  Res extends object = object,
+> {
   /** The task type, camelCase verb: "ensureDir". */
   readonly type: string;
   readonly params: S;
@@ -164,11 +206,38 @@ export interface TaskDefinition<S extends TSchema, P extends ProbeSpec, R> {
   readonly probe: (params: Static<S>, prepared: R) => P;
   /** Pure: desired (params) vs actual (facts) -> ok, or the changes with diff and undo. */
   readonly plan: (params: Static<S>, facts: FactsOf<P>, prepared: R, ctx: PlanContext) => Plan;
+  /**
+   * The task's typed result, for tasks after it on the same host (`withResult`). Return undefined
+   * when it cannot be known, as in check mode before a change that has not happened: the tasks
+   * that depend on it are then `unknown`, with the reason, never planned from a guess.
+   */
+  readonly result?: (params: Static<S>, got: ResultInput<FactsOf<P>, R>) => Res | undefined;
 }
 
-/** A validated task instance, ready for the runner. Generic parts are erased here on purpose. */
-export interface Task {
+/**
+ * A `withResult` entry: tasks made on the host, once the task it reads has run there. The runner
+ * expands it in place (see src/runner/deferred.ts).
+ */
+export interface Deferred {
+  /** `uid` of the task whose result it reads. */
+  readonly source: number;
+  readonly sourceTitle: string;
+  readonly make: (result: unknown) => TaskList;
+  /** What the play did to this entry (a role's title, notify names and files; tags), for each task it makes. */
+  readonly adapt: (task: Task) => Task;
+}
+
+/** Tasks without roles, nested and with `false`/`null`/`undefined` dropped, as in a task list. */
+export type TaskList = Task | false | null | undefined | readonly TaskList[];
+
+/**
+ * A validated task instance, ready for the runner. Generic parts are erased here on purpose, but
+ * for `R`, the result a later task on the same host may read (see `withResult`).
+ */
+export interface Task<R = unknown> {
   readonly kind: 'task';
+  /** This task's identity, kept by the copies roles and tags make of it: what `withResult` refers to. */
+  readonly uid: number;
   readonly type: string;
   readonly title: string;
   readonly options: TaskOptions;
@@ -181,9 +250,40 @@ export interface Task {
   prepare(host: HostView, ctx?: PrepareContext): Promise<unknown>;
   probe(prepared: unknown): ProbeSpec;
   plan(facts: Readonly<Record<string, unknown>>, prepared: unknown, ctx: PlanContext): Plan;
+  /** The task's result from what it did; undefined when that cannot be known (see TaskDefinition.result). */
+  result(got: ResultInput<Readonly<Record<string, unknown>>, unknown>): R | undefined;
+  /** Set on a `withResult` entry. */
+  readonly deferred?: Deferred;
 }
 
-export type TaskFactory<S extends TSchema> = (params: Static<S>, options?: TaskOptions) => Task;
+export type TaskFactory<S extends TSchema, Res extends object = object> = (
+  params: Static<S>,
+  options?: TaskOptions,
+) => Task<Res & ChangedResult>;
+
+/** The result a task gives to `withResult`: `ResultOf<typeof command>` or `ResultOf<typeof myTask>`. */
+export type ResultOf<T> = T extends (...args: never[]) => Task<infer R>
+  ? R
+  : T extends Task<infer R>
+    ? R
+    : never;
+
+let lastUid = 0;
+
+/** A new task identity. */
+export function newTaskUid(): number {
+  return ++lastUid;
+}
+
+/**
+ * A copy of a task made by `f` (a role's title, a tag); on a `withResult` entry, each task it makes
+ * on the host later gets `f` too, after what was done to it before.
+ */
+export function adaptTask(task: Task, f: (t: Task) => Task): Task {
+  const out = f(task);
+  const d = task.deferred;
+  return d === undefined ? out : { ...out, deferred: { ...d, adapt: (t) => f(d.adapt(t)) } };
+}
 
 /** Whether a value is a task made by a task factory. */
 export function isTask(value: unknown): value is Task {
@@ -196,10 +296,15 @@ export function isTask(value: unknown): value is Task {
  * Define a task type. The returned factory validates params when called (so a playbook with a bad
  * param fails before any connection) and returns a Task; it runs nothing.
  */
-export function defineTask<S extends TSchema, P extends ProbeSpec, R = undefined>(
-  def: TaskDefinition<S, P, R>,
-): TaskFactory<S> & { readonly type: string; readonly schema: S } {
-  const factory = (params: Static<S>, options: TaskOptions = {}): Task => {
+export function defineTask<
+  S extends TSchema,
+  P extends ProbeSpec,
+  R = undefined,
+  Res extends object = object,
+>(
+  def: TaskDefinition<S, P, R, Res>,
+): TaskFactory<S, Res> & { readonly type: string; readonly schema: S } {
+  const factory = (params: Static<S>, options: TaskOptions = {}): Task<Res & ChangedResult> => {
     const label = options.name !== undefined ? `${def.type} "${options.name}"` : def.type;
     if (
       options.timeoutSeconds !== undefined &&
@@ -217,6 +322,7 @@ export function defineTask<S extends TSchema, P extends ProbeSpec, R = undefined
     const title = options.name ?? `${def.type} ${def.describe?.(checked) ?? ''}`.trim();
     return {
       kind: 'task',
+      uid: newTaskUid(),
       type: def.type,
       title,
       options,
@@ -234,6 +340,18 @@ export function defineTask<S extends TSchema, P extends ProbeSpec, R = undefined
       },
       probe: (prepared) => def.probe(checked, prepared as R),
       plan: (facts, prepared, ctx) => def.plan(checked, facts as FactsOf<P>, prepared as R, ctx),
+      result(got) {
+        // A task type without a result of its own still tells whether it changed the host.
+        const own: Res | undefined =
+          def.result === undefined
+            ? ({} as Res)
+            : def.result(checked, {
+                ...got,
+                facts: got.facts as FactsOf<P> | undefined,
+                prepared: got.prepared as R,
+              });
+        return own === undefined ? undefined : { ...own, changed: got.state !== 'unchanged' };
+      },
     };
   };
   return Object.assign(factory, { type: def.type, schema: def.params });

@@ -184,7 +184,10 @@ export async function renderTemplate(
   }
 }
 
-/** What a template sees: every host var, the task's `vars` over them, and `host` (name, address, environment, groups). */
+/**
+ * What a template sees: every host var, the task's `vars` over them, and `host` (name, address,
+ * environment, groups, and `facts` when the playbook reads them).
+ */
 export function templateData(
   host: HostView,
   vars: Readonly<Record<string, unknown>> = {},
@@ -197,6 +200,7 @@ export function templateData(
       address: host.address,
       environment: host.environment,
       groups: [...host.groups],
+      ...(host.facts !== undefined ? { facts: host.facts } : {}),
     },
   };
 }

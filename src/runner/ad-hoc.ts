@@ -7,7 +7,7 @@ import { checkKeyFiles, loadInventory } from '../inventory/load.ts';
 import { targetHosts } from '../inventory/select.ts';
 import { connector } from '../transport/connect.ts';
 import { EXIT } from './exit-codes.ts';
-import { openRemote } from './open-remote.ts';
+import { closeHost, openHost } from './open-remote.ts';
 import { sessionAs } from './prepare.ts';
 import { overridden, type ConnectionOverrides } from './prepare-run.ts';
 import type { Remote } from './remote.ts';
@@ -50,16 +50,14 @@ async function onEachHost<T extends { readonly host: string }>(
       limit(async () => {
         let r: T | Unreachable;
         try {
-          const transport = await connector(h, settings)();
+          const open = await openHost(connector(h, settings), h.name, sessionAs(h), lock, {
+            waitSeconds: opts.lockWaitSeconds ?? RUN_DEFAULTS.lockWaitSeconds,
+            who,
+          });
           try {
-            const { remote, session } = await openRemote(transport, h.name, sessionAs(h), lock, {
-              waitSeconds: opts.lockWaitSeconds ?? RUN_DEFAULTS.lockWaitSeconds,
-              who,
-            });
-            r = await work(remote, h.name);
-            await session.close().catch(() => undefined);
+            r = await work(open.remote, h.name);
           } finally {
-            await transport.close();
+            await closeHost(open);
           }
         } catch (err) {
           // The host's own words (a session that could not start says why on its stderr).

@@ -11,8 +11,21 @@ import {
 } from './events.ts';
 import { FactCache } from './fact-cache.ts';
 import type { HostJournal, HostStatus, JournalTask } from './journal.ts';
-import { openRemote, type LockSettings } from './open-remote.ts';
-import { runTask, type ChangeEntry, type PreparedTask, type TaskContext } from './task-run.ts';
+import {
+  closeHost,
+  openHost,
+  openRemote,
+  type LockSettings,
+  type OpenHost,
+} from './open-remote.ts';
+import { expandDeferred, resultsRead } from './deferred.ts';
+import {
+  runTask,
+  type ChangeEntry,
+  type PreparedTask,
+  type ResultState,
+  type TaskContext,
+} from './task-run.ts';
 import { undoChanges } from './undo.ts';
 
 export type { PreparedTask };
@@ -35,6 +48,8 @@ export interface HostRunOptions {
   readonly rollback: boolean;
   readonly emit: Emit;
   readonly connect: () => Promise<Transport>;
+  /** The host's session, when the run opened it already (to read facts); the host run closes it. */
+  readonly opened?: OpenHost | undefined;
   /** Filled in as the host runs: tasks, undo records, status. */
   readonly journal: HostJournal;
   /** Resolves once the journal durably holds this change (see TaskContext). */
@@ -113,9 +128,11 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     pending,
   });
 
-  let transport: Transport;
+  let opened: OpenHost;
   try {
-    transport = await opts.connect();
+    opened =
+      opts.opened ??
+      (await openHost(opts.connect, name, host, opts.check ? 'shared' : 'exclusive', opts.lock));
     connectMs = Date.now() - started;
   } catch (err) {
     journal.status = 'unreachable';
@@ -124,22 +141,6 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     return result(opts.owed);
   }
   journal.status = 'running';
-  let opened: Awaited<ReturnType<typeof openRemote>>;
-  try {
-    opened = await openRemote(
-      transport,
-      host.view.name,
-      host,
-      opts.check ? 'shared' : 'exclusive',
-      opts.lock,
-    );
-  } catch (err) {
-    await transport.close();
-    journal.status = 'unreachable';
-    tally.unreachable = true;
-    opts.emit(connectFailed(name, err, started));
-    return result(opts.owed);
-  }
   const r = opened.remote;
   roundTrips = () => r.roundTrips;
   const ctx: TaskContext = {
@@ -166,34 +167,74 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
   };
   const stopHere = (): boolean => tally.failed > 0 || tally.unreachable;
 
-  // Each task's probe, asked once: every miss prefetches the probes of all the tasks after it.
-  const specs = host.tasks.map((pt) => pt.task.probe(pt.prepared));
-  const upcoming = (from: number): FactQuery[] =>
-    specs.slice(from).flatMap((s) => Object.values(s));
-  let stopped = false;
-  for (const [i, pt] of host.tasks.entries()) {
-    if (opts.shouldStop()) {
-      stopped = true;
-      break;
+  // Tasks are numbered as they run: a withResult entry's tasks take numbers in its place.
+  let index = 0;
+  const stand = (pt: PreparedTask, handler: boolean, outcome: Outcome, message: string): void => {
+    count(tally, outcome);
+    const e = standIn(name, ++index, pt, handler, outcome, message);
+    opts.emit(e);
+    ctx.recordTask(journalRecord(e));
+  };
+  // The results later tasks read (withResult), by the uid of the task that gave them.
+  const results = new Map<number, ResultState>();
+  const wanted = new Set(resultsRead(host.tasks));
+  /** Run a list of tasks; `after`: the facts of the tasks after the list, to prefetch. True if stopped. */
+  const runList = async (
+    list: readonly PreparedTask[],
+    after: readonly FactQuery[],
+  ): Promise<boolean> => {
+    // Each task's probe, asked once: every miss prefetches the probes of all the tasks after it.
+    const specs = list.map((pt) => pt.task.probe(pt.prepared));
+    const upcoming = (from: number): FactQuery[] => [
+      ...specs.slice(from).flatMap((s) => Object.values(s)),
+      ...after,
+    ];
+    for (const [i, pt] of list.entries()) {
+      if (opts.shouldStop()) return true;
+      const d = pt.task.deferred;
+      if (d !== undefined) {
+        const x = await expandDeferred(d, results.get(d.source), host.view, handlerNames);
+        if (!x.ok) stand(pt, false, x.outcome, x.message);
+        else {
+          for (const uid of resultsRead(x.tasks)) wanted.add(uid);
+          if (await runList(x.tasks, upcoming(i + 1))) return true;
+        }
+      } else {
+        const res = await runTask(
+          ctx,
+          pt,
+          ++index,
+          false,
+          specs[i] ?? {},
+          upcoming(i + 1),
+          wanted.has(pt.task.uid),
+        );
+        if (res.result !== undefined) results.set(pt.task.uid, res.result);
+        count(tally, res.outcome);
+        note(pt, res.notifies);
+      }
+      if (stopHere()) return false;
     }
-    const res = await runTask(ctx, pt, i + 1, false, specs[i] ?? {}, upcoming(i + 1));
-    count(tally, res.outcome);
-    note(pt, res.notifies);
-    if (stopHere()) break;
-  }
+    return false;
+  };
+  const handlerNames = new Set(host.handlers.keys());
+  const stopped = await runList(host.tasks, []);
   const ran = new Set<string>();
   if (!stopHere() && !stopped) {
-    let i = host.tasks.length;
     for (const [hname, pt] of host.handlers) {
       if (notified.has(hname)) {
-        const res = await runTask(ctx, pt, ++i, true, pt.task.probe(pt.prepared), []);
+        const res = await runTask(ctx, pt, ++index, true, pt.task.probe(pt.prepared), []);
         count(tally, res.outcome);
         if (res.outcome === 'changed' || res.outcome === 'ok') ran.add(hname);
         if (stopHere()) break;
       } else if (opts.check && maybe.has(hname)) {
         // Check mode cannot tell whether the tasks that notify it will change anything.
-        count(tally, 'unknown');
-        opts.emit(mayRun(name, ++i, pt));
+        stand(
+          pt,
+          true,
+          'unknown',
+          'may run: the tasks that notify it could not be decided in check mode',
+        );
       }
     }
   }
@@ -213,8 +254,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
       // Pruning is housekeeping; a host that dropped now keeps its backups until the next run.
     }
   }
-  await opened.session.close().catch(() => undefined);
-  await transport.close();
+  await closeHost(opened);
   journal.status = hostStatus(tally, opts.check, journal.rolledBack);
   // Owed handlers: notified, not run, and the changes that notified them were kept.
   const pending =
@@ -241,20 +281,41 @@ function connectFailed(host: string, err: unknown, started: number): TaskEndEven
   };
 }
 
-function mayRun(host: string, index: number, pt: PreparedTask): TaskEndEvent {
+/** The end of a task that was decided without running it: a handler that may run, a withResult entry. */
+function standIn(
+  host: string,
+  index: number,
+  pt: PreparedTask,
+  handler: boolean,
+  outcome: Outcome,
+  message: string,
+): TaskEndEvent {
   return {
     type: 'task-end',
     host,
     index,
     task: pt.task.title,
     taskType: pt.task.type,
-    handler: true,
-    outcome: 'unknown',
+    handler,
+    outcome,
     changes: [],
     diff: [],
-    message: 'may run: the tasks that notify it could not be decided in check mode',
+    message,
     durationMs: 0,
     timing: { probeMs: 0, planMs: 0, applyMs: 0 },
+  };
+}
+
+function journalRecord(e: TaskEndEvent): JournalTask {
+  return {
+    index: e.index,
+    title: e.task,
+    type: e.taskType,
+    handler: e.handler,
+    outcome: e.outcome,
+    durationMs: e.durationMs,
+    changes: e.changes,
+    ...(e.message !== undefined ? { message: e.message } : {}),
   };
 }
 

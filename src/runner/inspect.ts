@@ -31,8 +31,12 @@ function taskLine(t: Task): string {
   return `    ${name}${tags.length > 0 ? `  tags: ${tags.join(', ')}` : ''}${notify.length > 0 ? `  notify: ${notify.join(', ')}` : ''}`;
 }
 
+const FROM_FACTS =
+  'made from host facts when the playbook runs (`fleetbook run --check` reads them, read-only)';
+
 /** Tasks are a function of the host: hosts whose lists are the same are shown together. */
 export function listTasks(run: PreparedRun): string {
+  if (run.playbook.facts) return `${header(run)}\n  tasks: ${FROM_FACTS}`;
   const groups = new Map<string, string[]>();
   for (const [name, ph] of run.prepared) {
     const lines = [
@@ -52,11 +56,15 @@ export function listTasks(run: PreparedRun): string {
 }
 
 export function listTags(run: PreparedRun): string {
+  if (run.playbook.facts) return `${header(run)}\n  tags: of the tasks ${FROM_FACTS}`;
   const tags = [...new Set([...run.prepared.values()].flatMap((ph) => ph.tags))].sort();
   return `${header(run)}\n  tags: ${tags.length > 0 ? tags.join(', ') : '(none)'}`;
 }
 
 export function syntaxCheck(run: PreparedRun): string {
+  const hosts = `${run.hosts.length} host${run.hosts.length === 1 ? '' : 's'}`;
+  if (run.playbook.facts)
+    return `${header(run)}: syntax ok (${hosts}, vars and secrets validated; tasks not validated: ${FROM_FACTS}; nothing was contacted)`;
   const tasks = [...run.prepared.values()].reduce((n, ph) => n + ph.tasks.length, 0);
-  return `${header(run)}: syntax ok (${run.hosts.length} host${run.hosts.length === 1 ? '' : 's'}, ${tasks} task${tasks === 1 ? '' : 's'} validated; nothing was contacted)`;
+  return `${header(run)}: syntax ok (${hosts}, ${tasks} task${tasks === 1 ? '' : 's'} validated; nothing was contacted)`;
 }

@@ -27,3 +27,33 @@ export async function openRemote(
   });
   return { remote: new Remote(session, host.become, host.asRoot), session };
 }
+
+/** A host's connection, its session, and the shell through it: what a host's run works with. */
+export interface OpenHost {
+  readonly transport: Transport;
+  readonly remote: Remote;
+  readonly session: HostSession;
+}
+
+/** Connect to a host and start its session; a connection whose session cannot start is closed. */
+export async function openHost(
+  connect: () => Promise<Transport>,
+  where: string,
+  host: { readonly become: boolean; readonly asRoot: boolean },
+  lock: LockMode,
+  settings: LockSettings,
+): Promise<OpenHost> {
+  const transport = await connect();
+  try {
+    return { transport, ...(await openRemote(transport, where, host, lock, settings)) };
+  } catch (err) {
+    await transport.close();
+    throw err;
+  }
+}
+
+/** End a host's session, then its connection. */
+export async function closeHost(h: OpenHost): Promise<void> {
+  await h.session.close().catch(() => undefined);
+  await h.transport.close();
+}

@@ -13,7 +13,9 @@ import { NO_EXTRA_VARS, type ExtraVars } from './extra-vars.ts';
 import type { PreparedHost } from './host-run.ts';
 import { lastRun } from './journal.ts';
 import { loadPlaybook } from './load-playbook.ts';
-import { prepareHost, type Filters } from './prepare.ts';
+import type { HostFacts } from '../core/host-facts.ts';
+import type { HostView } from '../core/task.ts';
+import { hostView, prepareTasks, type Filters } from './prepare.ts';
 
 /** `-u`, `--private-key` and `-b`: connection settings that win over the inventory's, for every host. */
 export interface ConnectionOverrides {
@@ -41,6 +43,12 @@ export interface PreparedRun {
   readonly playbook: Playbook;
   readonly file: string;
   readonly hosts: readonly ResolvedHost[];
+  /** Each host's vars and secrets, checked; its facts are added when the playbook reads them. */
+  readonly views: ReadonlyMap<string, HostView>;
+  /**
+   * Each host's tasks, validated and prepared; empty when the playbook reads host facts, whose
+   * tasks are made once the facts are read (see prepareWithFacts).
+   */
   readonly prepared: ReadonlyMap<string, PreparedHost>;
   readonly warnings: readonly string[];
 }
@@ -106,22 +114,16 @@ export async function prepareRun(
     placeholders: !connecting,
   });
   for (const v of Object.values(secrets.values)) opts.onSecret?.(v);
+  const views = new Map<string, HostView>();
   const prepared = new Map<string, PreparedHost>();
-  for (const h of hosts)
-    prepared.set(
-      h.name,
-      await prepareHost(
-        playbook,
-        file,
-        inv,
-        h,
-        opts,
-        secrets.values,
-        opts.extraVars ?? NO_EXTRA_VARS,
-      ),
-    );
+  for (const h of hosts) {
+    const view = hostView(playbook, inv, h, secrets.values, opts.extraVars ?? NO_EXTRA_VARS);
+    views.set(h.name, view);
+    if (!playbook.facts) prepared.set(h.name, await prepareTasks(playbook, file, view, h, opts));
+  }
   const warnings = [
-    ...unmatchedTags(opts, [...prepared.values()]),
+    // A playbook that reads facts has no tasks until they are read: its tags cannot be judged yet.
+    ...(playbook.facts ? [] : unmatchedTags(opts, [...prepared.values()])),
     ...(connecting
       ? secrets.temporary.map(
           (n) =>
@@ -133,11 +135,30 @@ export async function prepareRun(
         `secret ${n} is not set for ${inv.environment}: a placeholder stood in; set it before a real run (fleetbook secret set ${inv.environment} ${n})`,
     ),
   ];
-  return { inv, playbook, file, hosts, prepared, warnings };
+  return { inv, playbook, file, hosts, views, prepared, warnings };
+}
+
+/**
+ * The tasks of the hosts whose facts were read, made and prepared from them: every host is
+ * validated before any is changed. A host without facts (unreachable) gets none.
+ */
+export async function prepareWithFacts(
+  run: PreparedRun,
+  filters: Filters,
+  facts: ReadonlyMap<string, HostFacts>,
+): Promise<Map<string, PreparedHost>> {
+  const out = new Map<string, PreparedHost>();
+  for (const h of run.hosts) {
+    const view = run.views.get(h.name);
+    const f = facts.get(h.name);
+    if (view === undefined || f === undefined) continue;
+    out.set(h.name, await prepareTasks(run.playbook, run.file, { ...view, facts: f }, h, filters));
+  }
+  return out;
 }
 
 /** A --tags or --skip-tags name that no task of any selected host carries is most likely a typo. */
-function unmatchedTags(f: Filters, hosts: readonly PreparedHost[]): string[] {
+export function unmatchedTags(f: Filters, hosts: readonly PreparedHost[]): string[] {
   const all = new Set(hosts.flatMap((h) => h.tags));
   return [...(f.tags ?? []), ...(f.skipTags ?? [])]
     .filter((t) => !all.has(t))

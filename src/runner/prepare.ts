@@ -36,6 +36,35 @@ export function sessionAs(h: ResolvedHost): { readonly become: boolean; readonly
 }
 
 /**
+ * The host as its tasks see it, vars merged (playbook, inventory, extra vars) and checked
+ * against the playbook's schema. Throws ConfigError naming the inventory and host.
+ */
+export function hostView(
+  pb: Playbook,
+  inv: Inventory,
+  h: ResolvedHost,
+  secrets: Readonly<Record<string, string>>,
+  extra: ExtraVars = NO_EXTRA_VARS,
+): HostView {
+  const vars = { ...pb.vars, ...h.vars, ...extra.vars };
+  if (pb.varsSchema !== undefined) {
+    try {
+      validate(pb.varsSchema, vars, { file: inv.file, host: h.name });
+    } catch (err) {
+      throw (err instanceof ConfigError ? extraVarsError(err, extra) : undefined) ?? err;
+    }
+  }
+  return {
+    name: h.name,
+    address: h.address,
+    environment: inv.environment,
+    groups: h.groups,
+    vars,
+    secrets,
+  };
+}
+
+/**
  * Everything that can be checked without a host, for one host: merged vars against the playbook's
  * schema, the task list (each factory validates its params), handler names, and each task's
  * controller-side preparation (template rendering). Throws ConfigError before any connection.
@@ -49,22 +78,20 @@ export async function prepareHost(
   secrets: Readonly<Record<string, string>>,
   extra: ExtraVars = NO_EXTRA_VARS,
 ): Promise<PreparedHost> {
-  const vars = { ...pb.vars, ...h.vars, ...extra.vars };
-  if (pb.varsSchema !== undefined) {
-    try {
-      validate(pb.varsSchema, vars, { file: inv.file, host: h.name });
-    } catch (err) {
-      throw (err instanceof ConfigError ? extraVarsError(err, extra) : undefined) ?? err;
-    }
-  }
-  const view: HostView = {
-    name: h.name,
-    address: h.address,
-    environment: inv.environment,
-    groups: h.groups,
-    vars,
-    secrets,
-  };
+  return prepareTasks(pb, pbFile, hostView(pb, inv, h, secrets, extra), h, filters);
+}
+
+/**
+ * A host's tasks and handlers made from its view (facts included when the playbook reads them),
+ * validated and prepared on the controller. Throws ConfigError naming the playbook and host.
+ */
+export async function prepareTasks(
+  pb: Playbook,
+  pbFile: string,
+  view: HostView,
+  h: ResolvedHost,
+  filters: Filters,
+): Promise<PreparedHost> {
   const tag = (err: unknown): never => {
     if (err instanceof ConfigError)
       throw new ConfigError(err.message, {
@@ -94,11 +121,18 @@ export async function prepareHost(
   };
   for (const t of handlers) {
     const hname = handlerName(t);
+    if (t.deferred !== undefined)
+      throw new ConfigError('handlers: a withResult entry cannot be a handler', {
+        file: pbFile,
+        host: h.name,
+        task: `"${t.title}"`,
+      });
     if (handlerMap.has(hname))
       throw new ConfigError(`two handlers are named "${hname}"`, { file: pbFile });
     handlerMap.set(hname, await prep(t));
   }
   const chosen = tasks.filter((t) => selected(t, filters));
+  readsRunBefore(chosen, pbFile, h.name);
   for (const t of chosen) {
     for (const n of t.options.notify ?? []) {
       const h = handlerMap.get(n)?.task;
@@ -122,4 +156,18 @@ export async function prepareHost(
     handlers: handlerMap,
     tags: [...new Set([...tasks, ...handlers].flatMap((t) => t.options.tags ?? []))],
   };
+}
+
+/** Each withResult entry reads a task that runs before it on the host, or the play is refused. */
+function readsRunBefore(tasks: readonly Task[], file: string, host: string): void {
+  const before = new Set<number>();
+  for (const t of tasks) {
+    const d = t.deferred;
+    if (d !== undefined && !before.has(d.source))
+      throw new ConfigError(
+        `withResult: the task it reads, "${d.sourceTitle}", does not run before it on this host (it is not in the play, comes after it, or --tags/--skip-tags leave it out)`,
+        { file, host, task: `"${t.title}"` },
+      );
+    before.add(t.uid);
+  }
 }

@@ -1,13 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { EXIT } from './exit-codes.ts';
 import pLimit from 'p-limit';
-import { connector } from '../transport/connect.ts';
+import type { HostFacts } from '../core/host-facts.ts';
+import type { HostView } from '../core/task.ts';
+import type { ResolvedHost } from '../inventory/load.ts';
+import { connector, type ConnectSettings } from '../transport/connect.ts';
+import { closeGathered, gatherFacts, type Gathered } from './gather-facts.ts';
+import type { LockSettings } from './open-remote.ts';
+import { sessionAs } from './prepare.ts';
 import { connectSettings, RUN_DEFAULTS, runWho } from './settings.ts';
 import type { Emit, HostRecap } from './events.ts';
-import { runHost } from './host-run.ts';
+import { runHost, type PreparedHost } from './host-run.ts';
 import { newHostJournal, RunLog, saveJournal, type Journal } from './journal.ts';
 import { owedHandlers, saveOwedHandlers } from './pending.ts';
-import { prepareRun, type RunInputs } from './prepare-run.ts';
+import {
+  prepareRun,
+  prepareWithFacts,
+  unmatchedTags,
+  type PreparedRun,
+  type RunInputs,
+} from './prepare-run.ts';
 import { batches, batchStopsRollout, type Serial } from './rollout.ts';
 
 export interface RunOptions extends RunInputs {
@@ -64,12 +76,65 @@ export function exitCodeFor(recap: readonly HostRecap[], stoppedEarly: boolean):
  */
 export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResult> {
   const started = Date.now();
-  const { inv, file, hosts, prepared, warnings } = await prepareRun(opts, {
-    connecting: true,
-  });
+  const runId = newRunId();
+  const run = await prepareRun(opts, { connecting: true });
+  const settings = connectSettings(opts);
+  const lock = {
+    waitSeconds: opts.lockWaitSeconds ?? RUN_DEFAULTS.lockWaitSeconds,
+    who: runWho(runId),
+  };
+  const gathered = run.playbook.facts
+    ? await gatherFacts(run.hosts, (h) => connector(h, settings), {
+        forks: opts.forks,
+        lock: opts.check ? 'shared' : 'exclusive',
+        lockSettings: lock,
+        timeoutSeconds: opts.taskTimeoutSeconds ?? RUN_DEFAULTS.taskTimeoutSeconds,
+      })
+    : new Map<string, Gathered>();
+  const context = { runId, started, settings, lock, gathered };
+  try {
+    if (!run.playbook.facts) return await runHosts(opts, emit, run, context);
+    const prepared = await prepareWithFacts(run, opts, factsOf(gathered));
+    const warnings = [...run.warnings, ...unmatchedTags(opts, [...prepared.values()])];
+    return await runHosts(opts, emit, { ...run, prepared, warnings }, context);
+  } finally {
+    await closeGathered(gathered.values());
+  }
+}
+
+function factsOf(gathered: ReadonlyMap<string, Gathered>): Map<string, HostFacts> {
+  const out = new Map<string, HostFacts>();
+  for (const [name, g] of gathered) if (g.ok) out.set(name, g.facts);
+  return out;
+}
+
+function failing(err: Error): () => Promise<never> {
+  return () => Promise.reject(err);
+}
+
+/** A host whose facts could not be read runs no task: its run reports it unreachable. */
+function unreachableHost(view: HostView, h: ResolvedHost): PreparedHost {
+  return { view, ...sessionAs(h), tasks: [], handlers: new Map(), tags: [] };
+}
+
+/** What every host of one run shares; `gathered`: the sessions facts were read in, taken over by the host runs. */
+interface RunContext {
+  readonly runId: string;
+  readonly started: number;
+  readonly settings: ConnectSettings;
+  readonly lock: LockSettings;
+  readonly gathered: Map<string, Gathered>;
+}
+
+/** The hosts' runs, batch by batch, `forks` at a time; the journal and the owed handlers kept. */
+async function runHosts(
+  opts: RunOptions,
+  emit: Emit,
+  { inv, file, hosts, prepared, views, warnings }: PreparedRun,
+  { runId, started, settings, lock, gathered }: RunContext,
+): Promise<RunResult> {
   const owed = opts.check ? {} : await owedHandlers(file, inv.file);
 
-  const runId = newRunId();
   const journal: Journal = {
     runId,
     playbook: file,
@@ -93,7 +158,6 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
   const log = new RunLog(journal, redact);
 
   const limit = pLimit(Math.max(1, opts.forks));
-  const settings = connectSettings(opts);
   const recap: HostRecap[] = [];
   const pending: Record<string, readonly string[]> = {};
   let fatal = false;
@@ -105,11 +169,19 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
     const results = await Promise.all(
       batch.map((h) =>
         limit(async () => {
-          const ph = prepared.get(h.name);
+          const g = gathered.get(h.name);
+          // A host whose facts could not be read: its run reports why, as for any connection.
+          const unreadable = g?.ok === false ? g.error : undefined;
+          const view = views.get(h.name);
+          const ph =
+            prepared.get(h.name) ??
+            (unreadable !== undefined && view !== undefined ? unreachableHost(view, h) : undefined);
           const hj = journal.hosts[h.name];
           if (ph === undefined || hj === undefined)
             throw new Error(`host ${h.name} was not prepared`);
           if (fatal) return undefined;
+          // The host run takes over the session its facts were read in.
+          gathered.delete(h.name);
           const r = await runHost(ph, {
             runId,
             check: opts.check,
@@ -118,7 +190,8 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
             onTask: (task) => {
               log.add({ t: 'task', host: h.name, task });
             },
-            connect: connector(h, settings),
+            connect: unreadable !== undefined ? failing(unreadable) : connector(h, settings),
+            opened: g?.ok === true ? g.open : undefined,
             journal: hj,
             persist: async (entry) => {
               log.add({ t: 'undo', host: h.name, ...entry });
@@ -127,10 +200,7 @@ export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResu
             owed: (owed[h.name] ?? []).filter((n) => ph.handlers.has(n)),
             shouldStop: () => fatal,
             keepBackups: opts.keepBackups ?? RUN_DEFAULTS.keepBackups,
-            lock: {
-              waitSeconds: opts.lockWaitSeconds ?? RUN_DEFAULTS.lockWaitSeconds,
-              who: runWho(runId),
-            },
+            lock,
             taskTimeoutSeconds: opts.taskTimeoutSeconds ?? RUN_DEFAULTS.taskTimeoutSeconds,
             diffs: opts.diffs ?? true,
           });

@@ -3,7 +3,7 @@ import { TaskFailure, UnreachableError, errorMessage } from '../core/errors.ts';
 import type { Fact, FactQuery, FileFact, ProbeSpec } from '../core/facts.ts';
 import { sha256 as sha256Of } from '../core/probe-script.ts';
 import { scriptText } from '../core/shell.ts';
-import type { Change, HostView, Plan, Step, Task } from '../core/task.ts';
+import type { Change, HostView, Plan, ResultInput, Step, StepPrinted, Task } from '../core/task.ts';
 import { planProblem } from './check-plan.ts';
 import type { Emit, Outcome, StepOutput, TaskEndEvent } from './events.ts';
 import type { FactCache } from './fact-cache.ts';
@@ -46,8 +46,15 @@ export interface ChangeEntry {
   readonly afterUndo: readonly RecordedRunStep[];
 }
 
+/** A task's result as later tasks on its host may read it (`withResult`), or why it is not known. */
+export type ResultState =
+  | { readonly known: true; readonly value: unknown }
+  | { readonly known: false; readonly why: string };
+
 export interface TaskResult {
   readonly outcome: Outcome;
+  /** Worked out only when a later task reads it; absent when the task failed. */
+  readonly result?: ResultState;
   /**
    * Whether the task's handlers are due: it planned a change (applied or, in check mode, would
    * apply), 'maybe' when check mode cannot tell (unknown).
@@ -86,6 +93,7 @@ export async function runTask(
   handler: boolean,
   spec: ProbeSpec,
   upcoming: readonly FactQuery[],
+  wantResult = false,
 ): Promise<TaskResult> {
   const limit = pt.task.options.timeoutSeconds ?? ctx.taskTimeoutSeconds;
   ctx.remote.deadline = {
@@ -93,7 +101,7 @@ export async function runTask(
     what: `the task took longer than ${limit} s (${pt.task.options.timeoutSeconds !== undefined ? 'its timeoutSeconds' : '--task-timeout'})`,
   };
   try {
-    return await runTaskWithin(ctx, pt, index, handler, spec, upcoming);
+    return await runTaskWithin(ctx, pt, index, handler, spec, upcoming, wantResult);
   } finally {
     ctx.remote.deadline = undefined;
   }
@@ -106,6 +114,7 @@ async function runTaskWithin(
   handler: boolean,
   spec: ProbeSpec,
   upcoming: readonly FactQuery[],
+  wantResult: boolean,
 ): Promise<TaskResult> {
   const t0 = performance.now();
   // Where the task's time went, for --profile: reading the host, planning, acting (and verifying).
@@ -184,9 +193,23 @@ async function runTaskWithin(
             : {}),
         });
 
+  // The task's result, for a later task that reads it: from its facts after it, and its output.
+  const resultOf = (got: ResultInput<Readonly<Record<string, unknown>>, unknown>): ResultState => {
+    if (!wantResult) return { known: false, why: 'not asked for' };
+    const value = pt.task.result(got);
+    return value !== undefined
+      ? { known: true, value }
+      : { known: false, why: `check mode cannot know it before "${pt.task.title}" has run` };
+  };
+  const unknownResult = (why: string): ResultState => ({
+    known: false,
+    why: `"${pt.task.title}" is unknown in check mode (${why})`,
+  });
+
   let plan: Plan;
+  let facts: Record<string, Fact>;
   try {
-    const facts = await ctx.cache.get(spec, upcoming);
+    facts = await ctx.cache.get(spec, upcoming);
     const t1 = performance.now();
     timing.probeMs = t1 - t0;
     const blind = unreadable(facts);
@@ -195,6 +218,7 @@ async function runTaskWithin(
       return {
         outcome: end(ctx.check ? 'unknown' : 'failed', { message: why }),
         notifies: ctx.check ? 'maybe' : false,
+        ...(ctx.check ? { result: unknownResult(why) } : {}),
       };
     }
     plan = pt.task.plan(facts, pt.prepared, { host: ctx.view, notified: handler });
@@ -213,12 +237,18 @@ async function runTaskWithin(
   if (plan.status === 'unknown') {
     // Only check mode may leave a question open; a real run must not act on a guess.
     return ctx.check
-      ? { outcome: end('unknown', { message: plan.reason }), notifies: 'maybe' }
+      ? {
+          outcome: end('unknown', { message: plan.reason }),
+          notifies: 'maybe',
+          result: unknownResult(plan.reason),
+        }
       : { outcome: end('failed', { message: plan.reason }), notifies: false };
   }
   const changes = plan.status === 'change' ? plan.changes : [];
   // What the change's shell steps print, as they run (kept when a later step fails too).
   const output: StepOutput[] = [];
+  // The same, whole and for every run step: what the task's result is made from.
+  const printed: StepPrinted[] = [];
   const summary = {
     changes: changes.map((c) => c.summary),
     diff: changes.flatMap((c) => c.diff),
@@ -240,11 +270,16 @@ async function runTaskWithin(
         ...(message !== '' ? { message } : {}),
       }),
       notifies,
+      result: resultOf(
+        changes.length > 0
+          ? { facts: undefined, prepared: pt.prepared, state: 'predicted', output: [] }
+          : { facts, prepared: pt.prepared, state: 'unchanged', output: [] },
+      ),
     };
   }
   try {
     const t2 = performance.now();
-    for (const change of changes) await applyChange(ctx, change, index, output);
+    for (const change of changes) await applyChange(ctx, change, index, output, printed);
     const steps = changes.flatMap((c) => c.steps);
     // A task that changed nothing and checks nothing leaves every fact as read: forgetting them
     // anyway made a no-change run read the host again for almost every task.
@@ -262,6 +297,16 @@ async function runTaskWithin(
       const note = await v.run(ctx.remote);
       if (note !== undefined) notes.push(note);
     }
+    // After a change its facts are read again (with the later tasks' facts, which are due anyway).
+    const result =
+      !wantResult || changes.length === 0
+        ? resultOf({ facts, prepared: pt.prepared, state: 'unchanged', output: [] })
+        : resultOf({
+            facts: await ctx.cache.get(spec, upcoming),
+            prepared: pt.prepared,
+            state: 'applied',
+            output: printed,
+          });
     timing.applyMs = performance.now() - t2;
     return {
       outcome: end(changes.length > 0 ? 'changed' : 'ok', {
@@ -271,6 +316,7 @@ async function runTaskWithin(
         ...(notes.length > 0 ? { message: notes.join('; ') } : {}),
       }),
       notifies,
+      result,
     };
   } catch (err) {
     if (err instanceof UnreachableError && changes.length > 0) {
@@ -303,6 +349,7 @@ async function applyChange(
   change: Change,
   index: number,
   output: StepOutput[],
+  printed: StepPrinted[],
 ): Promise<void> {
   // planProblem has checked that undo and afterUndo hold run steps only.
   const undo = [...change.undo]
@@ -314,12 +361,13 @@ async function applyChange(
   await ctx.beforeChange({ task: index, change: change.summary, undo, afterUndo });
   for (const step of change.steps) {
     if (step.op === 'run') {
-      const printed = await ctx.remote.run(step);
-      if (printed.stdout !== '' || printed.stderr !== '')
+      const out = await ctx.remote.run(step);
+      printed.push({ step: step.describe, stdout: out.stdout, stderr: out.stderr });
+      if (out.stdout !== '' || out.stderr !== '')
         output.push({
           step: step.describe,
-          stdout: lastChars(printed.stdout),
-          stderr: lastChars(printed.stderr),
+          stdout: lastChars(out.stdout),
+          stderr: lastChars(out.stderr),
         });
       continue;
     }

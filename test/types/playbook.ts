@@ -1,6 +1,6 @@
 // Type tests, checked by `tsc --noEmit` in `npm test`: each @ts-expect-error line must stay an error.
-import { definePlaybook, Type } from '../../src/index.ts';
-import { ensureDir, templateFile } from '../../tasks/index.ts';
+import { definePlaybook, defineRole, Type, withResult, type ResultOf } from '../../src/index.ts';
+import { command, ensureDir, ensureUser, templateFile } from '../../tasks/index.ts';
 
 export const typed = definePlaybook({
   name: 'types',
@@ -33,3 +33,56 @@ definePlaybook({
   vars: { workers: 'two' },
   tasks: [],
 });
+
+// Host facts are typed where the playbook (or role) says it reads them, and absent where not.
+definePlaybook({
+  name: 'facts',
+  hosts: 'all',
+  facts: true,
+  tasks: (host) => [
+    host.facts.os.codename === 'bookworm' && ensureDir({ path: `/srv/${host.facts.fqdn}` }),
+    host.facts.cpus > 1 && ensureDir({ path: '/srv/many' }),
+    // @ts-expect-error cpus is a number
+    ensureDir({ path: host.facts.cpus }),
+    // @ts-expect-error a fact that does not exist
+    ensureDir({ path: host.facts.os.release as string }),
+  ],
+});
+
+definePlaybook({
+  name: 'no facts',
+  hosts: 'all',
+  // @ts-expect-error without `facts: true` there are none (possibly undefined)
+  tasks: (host) => [ensureDir({ path: `/srv/${host.facts.fqdn}` })],
+});
+
+defineRole({
+  name: 'facts-role',
+  facts: true,
+  tasks: (host) => [ensureDir({ path: `/srv/${host.facts.hostname}` })],
+});
+
+// Task results are typed: what a task type gives, plus `changed`.
+const cmd = command({ run: 'true', always: true });
+export const commandResult: ResultOf<typeof cmd> = {
+  ran: true,
+  stdout: '',
+  stderr: '',
+  changed: false,
+};
+withResult(cmd, (r) => [
+  r.ran && r.changed && ensureDir({ path: `/srv/${r.stdout.trim()}` }),
+  // @ts-expect-error a command's result has no exit code field
+  ensureDir({ path: `/srv/${String(r.code)}` }),
+]);
+withResult(ensureUser({ name: 'app' }), (u) => [
+  ensureDir({ path: u.home, owner: String(u.uid) }),
+  // @ts-expect-error uid is a number
+  ensureDir({ path: u.uid }),
+]);
+// A task type without a result of its own still tells whether it changed the host.
+withResult(ensureDir({ path: '/srv/a' }), (d) => [
+  d.changed && ensureDir({ path: '/srv/b' }),
+  // @ts-expect-error ensureDir gives no path back
+  d.path === '/srv/a',
+]);

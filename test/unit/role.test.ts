@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { definePlaybook, defineRole, ConfigError, Type, type Task } from '../../src/index.ts';
+import { readFileSync } from 'node:fs';
+import {
+  definePlaybook,
+  defineRole,
+  ConfigError,
+  Type,
+  type HostFacts,
+  type Task,
+} from '../../src/index.ts';
 import { command, ensureDir } from '../../tasks/index.ts';
 import { resolveInventory } from '../../src/inventory/load.ts';
 import { prepareHost } from '../../src/runner/prepare.ts';
@@ -164,4 +172,32 @@ test('a role without vars is called without arguments; its typed vars reach its 
   assert.throws(() => typed({}), /name/);
   const plain = defineRole({ name: 'plain', tasks: () => [ensureDir({ path: '/p' })] });
   assert.deepEqual(titles(play([plain()]).tasks), ['plain: ensureDir /p']);
+});
+
+test('a role that reads host facts gets them, and is refused by a playbook that reads none', async () => {
+  const named = defineRole({
+    name: 'named',
+    facts: true,
+    tasks: (h) => [ensureDir({ path: `/srv/${h.facts.fqdn}` })],
+  });
+  const facts = JSON.parse(
+    readFileSync(new URL('../fixtures/facts/debian12-nspawn.json', import.meta.url), 'utf8'),
+  ) as HostFacts;
+  const withFacts = definePlaybook({ name: 'p', hosts: 'all', facts: true, tasks: [named()] });
+  assert.deepEqual(titles(withFacts.contentsFor({ ...host, facts }).tasks), [
+    `named: ensureDir /srv/${facts.fqdn}`,
+  ]);
+  const without = definePlaybook({ name: 'p', hosts: 'all', tasks: [named()] });
+  await assert.rejects(prepare(without), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(
+      err.message,
+      /the role reads host facts: the playbook that uses it must say `facts: true`/,
+    );
+    assert.deepEqual(
+      [err.source.file, err.source.role, err.source.host],
+      ['playbooks/site.ts', 'named', 'web1'],
+    );
+    return true;
+  });
 });

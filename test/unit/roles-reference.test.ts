@@ -2,9 +2,10 @@
 // templates come from the roles' own directories and render what the vars say.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, definePlaybook, type TaskEntry } from '../../src/index.ts';
+import { readFileSync } from 'node:fs';
+import { ConfigError, definePlaybook, type HostFacts, type TaskEntry } from '../../src/index.ts';
 import { resolveInventory } from '../../src/inventory/load.ts';
-import { prepareHost } from '../../src/runner/prepare.ts';
+import { hostView, prepareTasks } from '../../src/runner/prepare.ts';
 import { djangoApp } from '../../roles/django-app/index.ts';
 import { mtaDma } from '../../roles/mta-dma/index.ts';
 import { mtaPostfix } from '../../roles/mta-postfix/index.ts';
@@ -15,10 +16,19 @@ const inv = resolveInventory(
 );
 const web1 = inv.hosts.find((h) => h.name === 'web1') ?? assert.fail('the inventory has web1');
 
+// a lab host's facts, with a qualified name
+const facts = {
+  ...(JSON.parse(
+    readFileSync(new URL('../fixtures/facts/debian12-nspawn.json', import.meta.url), 'utf8'),
+  ) as HostFacts),
+  fqdn: 'web1.example.org',
+};
+
 /** Every prepared file of the play by its path (templateFile, copyFile, postfixMap). */
 async function rendered(tasks: readonly TaskEntry[]): Promise<Map<string, string>> {
-  const pb = definePlaybook({ name: 'roles', hosts: 'all', tasks });
-  const host = await prepareHost(pb, 'playbooks/roles.ts', inv, web1, {}, {});
+  const pb = definePlaybook({ name: 'roles', hosts: 'all', facts: true, tasks });
+  const view = { ...hostView(pb, inv, web1, {}), facts };
+  const host = await prepareTasks(pb, 'playbooks/roles.ts', view, web1, {});
   const out = new Map<string, string>();
   for (const { task, prepared } of host.tasks) {
     const p = task.params as { dest?: string; path?: string };
@@ -55,7 +65,7 @@ test('mta-postfix: a satellite relaying to [smarthost]:port with SASL; wrapper m
   const f = await rendered([mtaPostfix(mail(465))]);
   const main = f.get('/etc/postfix/main.cf') ?? '';
   assert.match(main, /^relayhost = \[smtp\.example\.org\]:465$/m);
-  assert.match(main, /^myhostname = web1$/m);
+  assert.match(main, /^myhostname = web1\.example\.org$/m, "the host's FQDN, from its facts");
   assert.match(main, /root@www\.example\.org = ops@example\.org/);
   assert.match(main, /^smtp_tls_wrappermode = yes$/m);
   assert.equal(
