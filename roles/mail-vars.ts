@@ -1,5 +1,5 @@
 /** The vars the mail roles share: where mail is relayed, and what an address looks like. */
-import { Type, type Static } from 'fleetbook';
+import { Type, type HostFacts, type Static } from 'fleetbook';
 import { copyFile, verifyMail } from 'fleetbook/tasks';
 
 export const Email = Type.String({
@@ -37,8 +37,11 @@ export const MtaVars = Type.Object(
     smarthost: Smarthost,
     /** The smarthost account's password: a secret, masked in all output. */
     password: Type.String({ minLength: 1 }),
-    /** /etc/mailname: the domain unqualified addresses (root, cron's mail) get. */
-    mailname: Hostname,
+    /**
+     * /etc/mailname: the domain unqualified addresses (root, cron's mail) get. Default: the host's
+     * FQDN (its facts), as Debian's installer sets it.
+     */
+    mailname: Type.Optional(Hostname),
     /** Where mail for root and postmaster goes. */
     rootMailTo: Email,
     /** Local accounts whose mail goes to root (the app's user, cron's). */
@@ -54,6 +57,11 @@ export const MtaVars = Type.Object(
 export const MTA_DEFAULTS = { localUsers: [], verifyTimeoutSeconds: 60 } satisfies Partial<
   Static<typeof MtaVars>
 >;
+
+/** The mail name the vars give, or the host's own FQDN. */
+export function mailnameOf(v: { mailname?: string | undefined }, facts: HostFacts): string {
+  return v.mailname ?? facts.fqdn;
+}
 
 /**
  * How both MTA roles end: /etc/mailname (tag `mta`), then verifyMail following a test message

@@ -2,11 +2,12 @@
  * Mail through postfix as a satellite: it takes mail only from this host (sendmail/pickup; no
  * SMTP listener) and relays everything to the smarthost over TLS with SASL authentication.
  * Proves the path at the end: verifyMail follows a test message to the smarthost (tag `mail`).
- * Reads host facts (myhostname is the host's FQDN): the playbook says `facts: true`.
+ * Reads host facts (myhostname is the host's FQDN, the mail name defaults to it): the playbook
+ * says `facts: true`.
  */
 import { defineRole } from 'fleetbook';
 import { aptInstall, command, ensureDir, templateFile } from 'fleetbook/tasks';
-import { mailnameAndProof, MTA_DEFAULTS, MtaVars } from '../mail-vars.ts';
+import { mailnameAndProof, mailnameOf, MTA_DEFAULTS, MtaVars } from '../mail-vars.ts';
 import { postfixMap, postfixReload } from './tasks.ts';
 
 const mta = { tags: ['mta'] };
@@ -16,9 +17,10 @@ export const mtaPostfix = defineRole({
   dir: import.meta.url,
   varsSchema: MtaVars,
   defaults: MTA_DEFAULTS,
-  // main.cf's myhostname is the host's FQDN
+  // main.cf's myhostname is the host's FQDN, and the mail name defaults to it
   facts: true,
-  tasks: (_host, v) => {
+  tasks: (host, vars) => {
+    const v = { ...vars, mailname: mailnameOf(vars, host.facts) };
     const aliases = { rootMailTo: v.rootMailTo, localUsers: v.localUsers };
     return [
       aptInstall(

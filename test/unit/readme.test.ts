@@ -11,6 +11,7 @@ for (const [file, marker] of [
   ['test/types/readme-site.ts', '// playbooks/site.ts'],
   ['test/types/readme-ensureLine.ts', '// tasks/ensureLine.ts'],
   ['test/types/readme-role.ts', '// roles/motd/index.ts'],
+  ['test/types/readme-results.ts', '// playbooks/app.ts'],
 ] as const) {
   test(`README example ${marker} is the code tsc checks in ${file}`, () => {
     const block = blocks.find((b) => b.startsWith(marker));

@@ -61,6 +61,19 @@ test('mta-dma: STARTTLS on 587, implicit TLS on 465; the password in auth.conf; 
   assert.doesNotMatch(tls.get('/etc/dma/dma.conf') ?? '', /^STARTTLS$/m);
 });
 
+test("the mail name defaults to the host's FQDN, from its facts, in both MTA roles", async () => {
+  const { smarthost, password, rootMailTo, localUsers, verifyTo } = mail(587);
+  const unnamed = { smarthost, password, rootMailTo, localUsers, verifyTo };
+  const dma = await rendered([mtaDma(unnamed)]);
+  assert.equal(dma.get('/etc/mailname'), 'web1.example.org\n');
+  const postfix = await rendered([mtaPostfix(unnamed)]);
+  assert.equal(postfix.get('/etc/mailname'), 'web1.example.org\n');
+  assert.match(
+    postfix.get('/etc/postfix/main.cf') ?? '',
+    /root@web1\.example\.org = ops@example\.org/,
+  );
+});
+
 test('mta-postfix: a satellite relaying to [smarthost]:port with SASL; wrapper mode only on 465', async () => {
   const f = await rendered([mtaPostfix(mail(465))]);
   const main = f.get('/etc/postfix/main.cf') ?? '';
