@@ -94,19 +94,24 @@ const hosts = mods.select.targetHosts(inv, playbook.hosts, undefined);
 const secrets = await timed('loadSecrets', () =>
   mods.secrets.loadSecrets(inv.environment, playbook.secrets),
 );
+// A playbook that reads host facts makes its tasks from them (read here before the timings).
+const hostFacts = playbook.facts
+  ? await (await import('./floor.ts')).readFacts(inventoryFile)
+  : new Map<string, unknown>();
 const prepared = await timed(`prepareHost x ${hosts.length} (vars, tasks, templates)`, async () => {
   const out = [];
-  for (const h of hosts)
+  for (const h of hosts) {
+    const view = mods.prep.hostView(playbook, inv, h, secrets.values);
     out.push(
-      await mods.prep.prepareHost(
+      await mods.prep.prepareTasks(
         playbook,
         file,
-        inv,
+        { ...view, facts: hostFacts.get(h.name) as typeof view.facts },
         h,
         { skipTags: skipTags.length > 0 ? skipTags : undefined },
-        secrets.values,
       ),
     );
+  }
   return out;
 });
 

@@ -9,7 +9,9 @@ import { shq } from '../src/core/shell.ts';
 import { loadInventory, type ResolvedHost } from '../src/inventory/load.ts';
 import { targetHosts } from '../src/inventory/select.ts';
 import { loadPlaybook } from '../src/runner/load-playbook.ts';
-import { prepareHost } from '../src/runner/prepare.ts';
+import { FACTS_SCRIPT, type HostFacts } from '../src/core/host-facts.ts';
+import { factsOfHosts } from '../src/runner/ad-hoc.ts';
+import { hostView, prepareTasks } from '../src/runner/prepare.ts';
 import { loadSecrets } from '../src/secrets/store.ts';
 
 /** Everything a no-change run of the playbook reads on one host. */
@@ -24,12 +26,18 @@ export interface PlaybookReads {
   /** The playbook's own read-only shell checks (`unless` guards, debconf reads, ...). */
   readonly commands: readonly string[];
   readonly tasks: number;
+  /** The playbook reads host facts (`facts: true`): the floor reads them too, in its one command. */
+  readonly facts: boolean;
 }
 
 const UNIT = /^\/(etc|lib|usr\/lib)\/systemd\/system\/([^/]+\.service)$/;
 
 /** What a list of fact queries reads, grouped the way the floor command reads it. */
-export function readsOf(queries: readonly FactQuery[], tasks: number): PlaybookReads {
+export function readsOf(
+  queries: readonly FactQuery[],
+  tasks: number,
+  facts = false,
+): PlaybookReads {
   const paths = new Set<string>();
   const packages = new Set<string>();
   const users = new Set<string>();
@@ -70,6 +78,7 @@ export function readsOf(queries: readonly FactQuery[], tasks: number): PlaybookR
     services: sorted(services),
     commands: [...commands],
     tasks,
+    facts,
   };
 }
 
@@ -97,20 +106,31 @@ export async function playbookReads(
   const { playbook, file } = await loadPlaybook(playbookFile);
   const hosts = targetHosts(inv, playbook.hosts, undefined);
   const secrets = await loadSecrets(inv.environment, playbook.secrets);
+  // A playbook that reads host facts makes its tasks from them.
+  const facts = playbook.facts ? await readFacts(inventoryFile) : new Map<string, HostFacts>();
   const out: FloorTarget[] = [];
   for (const h of hosts) {
-    const ph = await prepareHost(
+    const ph = await prepareTasks(
       playbook,
       file,
-      inv,
+      { ...hostView(playbook, inv, h, secrets.values), facts: facts.get(h.name) },
       h,
       { skipTags: skipTags.length > 0 ? skipTags : undefined },
-      secrets.values,
     );
     const queries = ph.tasks.flatMap((pt) => Object.values(pt.task.probe(pt.prepared)));
-    out.push(target(h, readsOf(queries, ph.tasks.length)));
+    out.push(target(h, readsOf(queries, ph.tasks.length, playbook.facts)));
   }
   return out;
+}
+
+/** Every host's system facts, read as `fleetbook facts` reads them. */
+export async function readFacts(inventoryFile: string): Promise<Map<string, HostFacts>> {
+  const facts = new Map<string, HostFacts>();
+  await factsOfHosts({ inventory: inventoryFile, forks: 20, acceptNewHostKeys: false }, (r) => {
+    if (!('facts' in r)) throw new Error(`${r.host}: facts: ${r.unreachable}`);
+    facts.set(r.host, r.facts);
+  });
+  return facts;
 }
 
 function target(h: ResolvedHost, reads: PlaybookReads): FloorTarget {
@@ -137,6 +157,9 @@ export const FLOOR_END = '@@floor-end';
 export function floorScript(r: PlaybookReads, commands: boolean): string {
   const q = (xs: readonly string[]): string => xs.map(shq).join(' ');
   const lines = ['LC_ALL=C; export LC_ALL'];
+  if (r.facts)
+    lines.push(`( ${FACTS_SCRIPT.text}
+)`);
   if (r.paths.length > 0) {
     lines.push(`stat -c '%n|%F|%a|%U|%G|%s|%Y' -- ${q(r.paths)} 2>/dev/null`);
     lines.push(`sha256sum -- ${q(r.paths)} 2>/dev/null`);
