@@ -13,6 +13,7 @@ import {
   type DiffPart,
   type FactQuery,
   type FileFact,
+  type PackageContentsFact,
   type PackagesFact,
   type PackageState,
   type Static,
@@ -324,6 +325,9 @@ export const aptInstall = defineTask({
     };
     const answers = p.preseed ?? [];
     if (answers.length > 0) spec.debconf = fact.command(debconfProbe(answers));
+    // Check mode only: what the install would put on the host, for the tasks after it.
+    if (p.state !== 'absent')
+      spec.contents = fact.packageContents(p.packages, p.installRecommends === true);
     return spec;
   },
   plan: (p, facts, prepared) => {
@@ -454,6 +458,7 @@ export const aptInstall = defineTask({
               missing.map((n) => [n, { installed: true, version: null }]),
             ),
           },
+          { kind: 'installs', contents: facts.contents as PackageContentsFact },
         ],
       });
     }

@@ -1,4 +1,11 @@
 import type { Script } from './shell.ts';
+import type { PackageContentsFact, PackageContentsQuery } from './package-contents.ts';
+
+export type {
+  PackageContents,
+  PackageContentsFact,
+  PackageContentsQuery,
+} from './package-contents.ts';
 /**
  * Facts are the host state a task may read. A task's probe names the facts it needs as data,
  * so the runner can read the facts of many tasks in one round trip, and in check mode
@@ -42,7 +49,13 @@ export interface CommandQuery {
 }
 
 export type FactQuery =
-  FileQuery | PackagesQuery | UserQuery | GroupQuery | ServiceQuery | CommandQuery;
+  | FileQuery
+  | PackagesQuery
+  | UserQuery
+  | GroupQuery
+  | ServiceQuery
+  | CommandQuery
+  | PackageContentsQuery;
 
 export type FileType = 'file' | 'directory' | 'symlink' | 'other';
 
@@ -134,9 +147,12 @@ export type FactOf<Q extends FactQuery> = Q extends FileQuery
           ? ServiceFact
           : Q extends CommandQuery
             ? CommandFact
-            : never;
+            : Q extends PackageContentsQuery
+              ? PackageContentsFact
+              : never;
 
-export type Fact = FileFact | PackagesFact | UserFact | GroupFact | ServiceFact | CommandFact;
+export type Fact =
+  FileFact | PackagesFact | UserFact | GroupFact | ServiceFact | CommandFact | PackageContentsFact;
 
 /** A probe: named fact queries. The plan receives the same names with their facts. */
 export type ProbeSpec = Readonly<Record<string, FactQuery>>;
@@ -158,6 +174,16 @@ export const fact = {
   group: (name: string): GroupQuery => ({ kind: 'group', name }),
   service: (name: string): ServiceQuery => ({ kind: 'service', name }),
   command: (script: Script): CommandQuery => ({ kind: 'command', script }),
+  /**
+   * What installing these packages (those not installed, and the dependencies apt would add)
+   * would put on the host. Read in check mode only, from the archives apt would fetch; a real run
+   * reads nothing and gets no packages.
+   */
+  packageContents: (names: readonly string[], recommends = false): PackageContentsQuery => ({
+    kind: 'packageContents',
+    names: [...names].sort(),
+    recommends,
+  }),
 } as const;
 
 /** A stable key per query, used for batching, caching and the simulated-state overlay. */
@@ -175,5 +201,7 @@ export function factKey(q: FactQuery): string {
       return `service:${q.name}`;
     case 'command':
       return `command:${q.script.text}`;
+    case 'packageContents':
+      return `packageContents:${q.recommends ? 'r' : ''}:${q.names.join(',')}`;
   }
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { joinScripts, raw, sh, type Script } from './shell.ts';
 import { absentFile } from './facts.ts';
+import { packageContentsSnippet, parsePackageContents } from './package-contents.ts';
 import type {
   CommandFact,
   Fact,
@@ -142,6 +143,7 @@ function scriptFor(queries: readonly FactQuery[], w: Wanted, m: string, asRoot: 
   queries.forEach((q, i) => {
     if (q.kind === 'file' && q.read !== 'none') out.push(mark(`c${i}`), bytesSnippet(q));
     if (q.kind === 'command') out.push(mark(`x${i}`), commandSnippet(q.script));
+    if (q.kind === 'packageContents') out.push(mark(`p${i}`), packageContentsSnippet(q));
   });
   out.push(mark('end'));
   return joinScripts(out, '');
@@ -377,6 +379,8 @@ export function buildProbeScript(queries: readonly FactQuery[], asRoot = true): 
           }
           case 'command':
             return parseCommand(s.get(`x${i}`));
+          case 'packageContents':
+            return parsePackageContents(s.get(`p${i}`) ?? []);
         }
       });
     },

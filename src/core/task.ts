@@ -8,6 +8,7 @@ import type {
   ServiceFact,
   UserFact,
   GroupFact,
+  PackageContentsFact,
 } from './facts.ts';
 import type { HostFacts } from './host-facts.ts';
 import { validate } from './schema.ts';
@@ -71,7 +72,12 @@ export type Effect =
   | { readonly kind: 'packages'; readonly packages: Readonly<Record<string, PackageState>> }
   | { readonly kind: 'user'; readonly fact: UserFact }
   | { readonly kind: 'group'; readonly fact: GroupFact }
-  | { readonly kind: 'service'; readonly fact: Partial<ServiceFact> & { readonly name: string } };
+  | { readonly kind: 'service'; readonly fact: Partial<ServiceFact> & { readonly name: string } }
+  /**
+   * Packages an install adds (fact.packageContents): later tasks see their directories and
+   * conffiles, and a task that reads anything else they may create is `unknown` in check mode.
+   */
+  | { readonly kind: 'installs'; readonly contents: PackageContentsFact };
 
 export type DiffPart =
   /** A unified diff of a file, its header naming host and path; values already masked if sensitive. */

@@ -4,9 +4,11 @@ import {
   type FactQuery,
   type FileFact,
   type FileRead,
+  type PackageContentsFact,
   type PackagesFact,
   type ProbeSpec,
 } from '../core/facts.ts';
+import { NO_CONTENTS } from '../core/package-contents.ts';
 import { buildProbeScript, lineHashes } from '../core/probe-script.ts';
 import { TaskFailure } from '../core/errors.ts';
 import type { Effect } from '../core/task.ts';
@@ -23,6 +25,15 @@ export class FactCache {
   private readonly simFiles = new Map<string, FileFact>();
   private readonly simPackages = new Map<string, { installed: boolean; version: string | null }>();
   private readonly simAccounts = new Map<string, Fact>();
+  /** Check mode: what packages that earlier tasks would install ship (directories, conffiles). */
+  private readonly predicted = new Map<string, FileFact>();
+  /** Check mode: paths and units a would-be install may create or change, with why they are not known. */
+  private readonly uncertain = new Map<string, string>();
+  private accountsBy: string | undefined;
+  /** Check mode: an install whose contents could not be read makes every path uncertain. */
+  private everything: string | undefined;
+  private commandsAfter: string | undefined;
+  private changed = false;
 
   /**
    * `diffs`: whether anyone will see a diff. A file's bytes asked for with an expected hash
@@ -31,6 +42,8 @@ export class FactCache {
   constructor(
     private readonly remote: Remote,
     private readonly diffs = true,
+    /** Check mode: package contents are read (a real run installs instead of predicting). */
+    private readonly check = false,
   ) {}
 
   /** Facts for one probe; on any miss, one round trip fetches it together with `upcoming` queries. */
@@ -48,7 +61,10 @@ export class FactCache {
     return out;
   }
 
-  private async fetch(queries: FactQuery[]): Promise<void> {
+  private async fetch(all: FactQuery[]): Promise<void> {
+    const queries = this.check ? all : all.filter((q) => q.kind !== 'packageContents');
+    for (const q of all) if (!queries.includes(q)) this.probed.set(factKey(q), NO_CONTENTS);
+    if (queries.length === 0) return;
     const asked = this.diffs
       ? queries
       : queries.map((q) =>
@@ -76,8 +92,11 @@ export class FactCache {
     if (real === undefined) throw new Error(`fact ${factKey(q)} was not fetched`);
     switch (q.kind) {
       case 'file': {
-        const sim = this.simFiles.get(q.path);
-        return sim === undefined ? real : shapeFile(sim, real as FileFact, q.read);
+        const live = real as FileFact;
+        // A package's prediction stands for a path it would create, never over what is there.
+        const sim =
+          this.simFiles.get(q.path) ?? (live.exists ? undefined : this.predicted.get(q.path));
+        return sim === undefined ? real : shapeFile(sim, live, q.read);
       }
       case 'packages': {
         const merged: Record<string, { installed: boolean; version: string | null }> = {
@@ -99,15 +118,88 @@ export class FactCache {
       case 'command':
         // A shell check cannot be simulated; it reports the live host.
         return real;
+      case 'packageContents':
+        return real;
     }
   }
 
-  /** Check mode: later tasks see these effects instead of the live host. */
-  simulate(effects: readonly Effect[]): void {
+  /**
+   * Check mode: why the facts of this probe cannot be trusted, if they cannot: a path, unit or
+   * account that a package an earlier task would install may create or change (its files, the
+   * paths its maintainer scripts name), or a shell check run after such an install would have run.
+   */
+  doubt(spec: ProbeSpec): string | undefined {
+    for (const q of Object.values(spec)) {
+      const why = this.doubtOf(q);
+      if (why !== undefined) return why;
+    }
+    return undefined;
+  }
+
+  private doubtOf(q: FactQuery): string | undefined {
+    switch (q.kind) {
+      case 'file': {
+        if (this.simFiles.has(q.path)) return undefined;
+        const why = this.everything ?? this.uncertain.get(q.path);
+        return why === undefined ? undefined : `${q.path}: ${why}`;
+      }
+      case 'service':
+        return this.simAccounts.has(`service:${q.name}`)
+          ? undefined
+          : this.uncertain.get(`unit:${q.name.includes('.') ? q.name : `${q.name}.service`}`);
+      case 'user':
+      case 'group': {
+        const live = this.probed.get(factKey(q)) as { exists?: boolean } | undefined;
+        if (this.accountsBy === undefined || live?.exists === true) return undefined;
+        return this.simAccounts.has(`${q.kind}:${q.name}`)
+          ? undefined
+          : `${q.kind} ${q.name}: ${this.accountsBy}`;
+      }
+      case 'command':
+        return this.commandsAfter;
+      default:
+        return undefined;
+    }
+  }
+
+  /** Check mode: what packages an earlier task would install put on the host. */
+  private simulateInstalls(c: PackageContentsFact): void {
+    const names = c.packages.map((p) => p.name);
+    if (c.error !== undefined) {
+      const why = `cannot tell what the install an earlier task would make creates (${c.error})`;
+      this.everything = why;
+      this.accountsBy = why;
+      this.commandsAfter = why;
+      return;
+    }
+    if (names.length === 0) return;
+    const by = (name: string): string =>
+      `package ${name}, which an earlier task would install, may create or change it; check mode does not install it`;
+    for (const p of c.packages) {
+      for (const f of p.files) if (!this.simFiles.has(f.path)) this.predicted.set(f.path, f);
+      for (const path of [...p.shipped, ...p.scripted]) this.uncertain.set(path, by(p.name));
+      for (const u of p.units) this.uncertain.set(`unit:${u}`, by(p.name));
+      if (p.accounts)
+        this.accountsBy = `package ${p.name}, which an earlier task would install, may create it`;
+    }
+    this.commandsAfter = `check mode cannot run this check on the host as it would be after installing ${names.join(', ')}`;
+  }
+
+  /** Check mode: an earlier task would have changed the host (whether its effects are known or not). */
+  get changedBefore(): boolean {
+    return this.changed;
+  }
+
+  /** Check mode: later tasks see these effects instead of the live host; `changed`: a change was planned. */
+  simulate(effects: readonly Effect[], changed = effects.length > 0): void {
+    if (changed) this.changed = true;
     for (const e of effects) {
       switch (e.kind) {
         case 'file':
           this.simFiles.set(e.fact.path, e.fact);
+          break;
+        case 'installs':
+          this.simulateInstalls(e.contents);
           break;
         case 'packages':
           for (const [n, s] of Object.entries(e.packages)) this.simPackages.set(n, s);

@@ -148,7 +148,7 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     runId: opts.runId,
     check: opts.check,
     remote: r,
-    cache: new FactCache(r, opts.diffs),
+    cache: new FactCache(r, opts.diffs, opts.check),
     emit: opts.emit,
     journal,
     recordTask: (t) => {

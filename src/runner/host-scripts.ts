@@ -58,11 +58,7 @@ const STALE_PRIVATE_DIRS = sh`find "$d" -maxdepth 1 -type d -name '.fleetbook-??
  * the private directory is removed.
  */
 export function writeScript(step: WriteStep, size: number, sha256: string, backup: string): Script {
-  const validate =
-    step.validate === undefined
-      ? sh``
-      : // The validate command is the task author's shell code, with %s the new file's path.
-        sh`if ! ( ${raw(step.validate.replace(/%s/g, '"$tmp"'))} ) >"$t.out" 2>&1; then cat "$t.out" >&2; rm -f "$t.out"; echo ${MARK.validateFailed} >&2; exit 3; fi; rm -f "$t.out"\n`;
+  const validate = validateSnippet(step);
   return sh`set -e
 p=${step.path}
 d=$(dirname -- "$p")
@@ -77,6 +73,36 @@ mkdir -p -m 0700 "$(dirname -- "$bk")"; chmod 0700 "${BACKUPS_RAW}" "$(dirname -
 if [ -e "$p" ] || [ -L "$p" ]; then ln -P -- "$p" "$bk" 2>/dev/null || cp -a -- "$p" "$bk"; else : > "$bk.absent"; fi
 mv -f -- "$tmp" "$p"
 `;
+}
+
+/** The task author's validate command (shell code, `%s` the new file's path) run on `$tmp`. */
+function validateSnippet(step: WriteStep): Script {
+  return step.validate === undefined
+    ? sh``
+    : sh`if ! ( ${raw(step.validate.replace(/%s/g, '"$tmp"'))} ) >"$t.out" 2>&1; then cat "$t.out" >&2; rm -f "$t.out"; echo ${MARK.validateFailed} >&2; exit 3; fi; rm -f "$t.out"\n`;
+}
+
+/**
+ * Check mode: the write's validate command on the new content, changing nothing. The content goes
+ * to a private directory beside the target, as in a real write (a validate command may look at its
+ * directory); when that directory does not exist yet, to one under /tmp. Both are removed on exit.
+ * Attributes are set where they can be (an owner an earlier task would create does not exist yet).
+ */
+export function validateScript(step: WriteStep, size: number, sha256: string): Script {
+  return sh`set -e
+p=${step.path}
+d=$(dirname -- "$p")
+t=; o=
+trap '[ -z "$t" ] || rm -rf -- "$t"; [ -z "$o" ] || rm -rf -- "$o"' EXIT
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
+if [ -d "$d" ]; then t=$(mktemp -d "$d/.fleetbook-XXXXXX"); else o=$(mktemp -d); t=$(mktemp -d "$o/.fleetbook-XXXXXX"); fi
+tmp="$t/$(basename -- "$p")"
+head -c ${size} > "$tmp" || true
+got=$(wc -c < "$tmp"); sum=$(sha256sum < "$tmp" | cut -c1-64)
+if [ "$got" != ${String(size)} ] || [ "$sum" != ${sha256} ]; then echo "${MARK.torn} $got of ${size} bytes arrived" >&2; exit 4; fi
+chown -- ${`${step.owner}:${step.group}`} "$tmp" 2>/dev/null || true
+chmod -- ${step.mode} "$tmp"
+${validateSnippet(step)}`;
 }
 
 /** Outcomes of restoreScript, one word on stdout. */

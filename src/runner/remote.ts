@@ -7,6 +7,7 @@ import {
   MARK,
   pruneScript,
   restoreScript,
+  validateScript,
   writeScript,
   type RestoreResult,
 } from './host-scripts.ts';
@@ -113,6 +114,23 @@ export class Remote implements RemoteShell {
     }
     throw new TaskFailure(
       `writing ${step.path} failed with exit code ${res.code}${this.rootHint(res.stderr)}`,
+      tail(res.stderr),
+    );
+  }
+
+  /**
+   * Check mode: run a write's validate command on its new content, changing nothing (see
+   * validateScript). Returns what the command said when it rejected the content.
+   */
+  async validate(step: Extract<Step, { op: 'write' }>): Promise<string | undefined> {
+    const res = await this.exec(validateScript(step, step.content.length, sha256(step.content)), {
+      stdin: step.content,
+    });
+    if (res.code === 0) return undefined;
+    if (res.stderr.includes(MARK.validateFailed))
+      return tail(res.stderr.replace(MARK.validateFailed, '')).trim() || '(no output)';
+    throw new TaskFailure(
+      `validating ${step.path} in check mode failed with exit code ${res.code}${this.rootHint(res.stderr)}`,
       tail(res.stderr),
     );
   }

@@ -221,6 +221,14 @@ async function runTaskWithin(
         ...(ctx.check ? { result: unknownResult(why) } : {}),
       };
     }
+    // Facts a would-be install may change are not planned from, by any task, built-in or not.
+    const doubt = ctx.check ? ctx.cache.doubt(spec) : undefined;
+    if (doubt !== undefined)
+      return {
+        outcome: end('unknown', { message: doubt }),
+        notifies: 'maybe',
+        result: unknownResult(doubt),
+      };
     plan = pt.task.plan(facts, pt.prepared, { host: ctx.view, notified: handler });
     timing.planMs = performance.now() - t1;
   } catch (err) {
@@ -257,7 +265,22 @@ async function runTaskWithin(
   const sideEffects = verify.flatMap((v) => (v.sideEffect !== undefined ? [v.sideEffect] : []));
   const notifies = changes.length > 0;
   if (ctx.check) {
-    ctx.cache.simulate(changes.flatMap((c) => c.effects));
+    let rejected: Awaited<ReturnType<typeof validateInCheck>>;
+    try {
+      rejected = await validateInCheck(ctx, changes);
+    } catch (err) {
+      return { outcome: failure(err, summary), notifies: false };
+    }
+    if (rejected !== undefined)
+      return {
+        outcome: end(rejected.outcome, { ...summary, message: rejected.message }),
+        notifies: rejected.outcome === 'unknown' ? 'maybe' : false,
+        ...(rejected.outcome === 'unknown' ? { result: unknownResult(rejected.message) } : {}),
+      };
+    ctx.cache.simulate(
+      changes.flatMap((c) => c.effects),
+      changes.length > 0,
+    );
     const notes = [
       plan.status === 'ok' ? plan.note : undefined,
       ...verify.map((v) => `would ${v.describe}`),
@@ -330,6 +353,30 @@ async function runTaskWithin(
     }
     return { outcome: failure(err, { ...summary, sideEffects, output }), notifies };
   }
+}
+
+/**
+ * Check mode: each write's validate command, on the new content (see Remote.validate). A rejection
+ * fails the dry run, as it would fail the real one; but when earlier tasks would have changed the
+ * host first (installed the validator, written a file it reads), the host as it is now cannot
+ * say, and the task is `unknown` with what the command said.
+ */
+async function validateInCheck(
+  ctx: TaskContext,
+  changes: readonly Change[],
+): Promise<{ outcome: 'failed' | 'unknown'; message: string } | undefined> {
+  for (const step of changes.flatMap((c) => c.steps)) {
+    if (step.op !== 'write' || step.validate === undefined) continue;
+    const said = await ctx.remote.validate(step);
+    if (said === undefined) continue;
+    return ctx.cache.changedBefore
+      ? {
+          outcome: 'unknown',
+          message: `validate rejects the new ${step.path} on the host as it is now, before the changes earlier tasks would make: ${said}`,
+        }
+      : { outcome: 'failed', message: `validate rejects the new ${step.path}: ${said}` };
+  }
+  return undefined;
 }
 
 /** Output beyond this many characters per stream keeps its end (the part with the verdict). */

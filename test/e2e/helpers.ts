@@ -161,3 +161,37 @@ export async function snapshot(host: string, paths: readonly string[]): Promise<
     `${cmd}; dpkg-query -W -f='\${Package} \${Status}\\n' 2>/dev/null | sha256sum; getent passwd | sha256sum`,
   );
 }
+
+/**
+ * A dry run told the truth about the real run that followed, task by task on each host: the same
+ * tasks; each predicted change was made, with the same changes; each predicted ok stayed ok; an
+ * `unknown` says why. Returns how many were unknown.
+ */
+export function assertPredicted(
+  check: CliResult,
+  real: CliResult,
+  hosts: readonly string[],
+): number {
+  let unknown = 0;
+  for (const h of hosts) {
+    const predicted = taskEnds(check, h);
+    const made = taskEnds(real, h);
+    assert.deepEqual(
+      made.map((e) => e.task),
+      predicted.map((e) => e.task),
+      `${h}: the real run ran other tasks than the dry run named`,
+    );
+    predicted.forEach((p, i) => {
+      const r = made[i];
+      const what = `${h}: ${p.task}: predicted ${p.outcome} ${JSON.stringify(p.changes)}, got ${String(r?.outcome)} ${JSON.stringify(r?.changes)}`;
+      if (p.outcome === 'unknown') {
+        unknown++;
+        assert.ok((p.message ?? '') !== '', `${what}: unknown without a reason`);
+      } else if (p.outcome === 'would-change') {
+        assert.equal(r?.outcome, 'changed', what);
+        assert.deepEqual(r.changes, p.changes, what);
+      } else assert.equal(r?.outcome, p.outcome, what);
+    });
+  }
+  return unknown;
+}

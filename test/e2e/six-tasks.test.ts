@@ -4,7 +4,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLabMail, type LabInfo } from '../../src/lab/index.ts';
-import { assertHealthy, fleetbook, HOSTS as OWNED, lab, taskEnds } from './helpers.ts';
+import {
+  assertHealthy,
+  assertPredicted,
+  fleetbook,
+  HOSTS as OWNED,
+  lab,
+  taskEnds,
+} from './helpers.ts';
 
 const HOSTS = OWNED.sixTasks;
 let info: LabInfo;
@@ -58,12 +65,28 @@ test('all six tasks on 5 hosts in parallel; verifyMail reaches the smarthost; a 
   );
   for (const h of HOSTS) {
     const ends = taskEnds(check, h);
-    // Later tasks see what earlier ones would do: no false failures in check mode.
-    // /etc/dma appears only when the package is installed: check mode says it cannot know yet.
+    // Later tasks see what earlier ones would do: no false failures in check mode. The package's
+    // own auth.conf (a conffile) is predicted, so the diff is against it; dma.conf is written by
+    // the package's postinst, which check mode does not run: it says so.
     assert.deepEqual(
       ends.map((e) => e.outcome),
-      ['would-change', 'unknown', 'unknown', 'would-change', 'would-change', 'ok', 'would-change'],
+      [
+        'would-change',
+        'unknown',
+        'would-change',
+        'would-change',
+        'would-change',
+        'ok',
+        'would-change',
+      ],
       `${h}: ${JSON.stringify(ends.map((e) => [e.task, e.outcome, e.message]))}`,
+    );
+    assert.deepEqual(ends.find((e) => e.task === 'templateFile /etc/dma/auth.conf')?.changes, [
+      'update file /etc/dma/auth.conf (0640 root:mail)',
+    ]);
+    assert.match(
+      ends[1]?.message ?? '',
+      /^\/etc\/dma\/dma\.conf: package dma, which an earlier task would install, may create or change it/,
     );
   }
 
@@ -71,6 +94,8 @@ test('all six tasks on 5 hosts in parallel; verifyMail reaches the smarthost; a 
   const apply = await run([]);
   const applyMs = Date.now() - t0;
   assert.equal(apply.code, 0, apply.stdout + apply.stderr);
+  // The dry run on fresh hosts told the truth, task by task.
+  assertPredicted(check, apply, HOSTS);
   const starts = apply.events
     .filter((e) => e.type === 'task-start')
     .map((e) => (e.type === 'task-start' ? e.host : ''));

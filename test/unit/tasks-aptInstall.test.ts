@@ -10,6 +10,7 @@ import {
   sha256,
   type Change,
   type CommandFact,
+  type PackageContentsFact,
   type FactQuery,
   type PackagesFact,
   type Plan,
@@ -28,6 +29,7 @@ interface HostState {
   stamp?: number;
   partial?: number;
   debconf?: CommandFact;
+  contents?: PackageContentsFact;
 }
 
 const fileAt = (p: string, mtime: number | undefined) =>
@@ -45,6 +47,7 @@ const answer =
       ) satisfies PackagesFact;
     if (q.kind === 'file') return fileAt(q.path, q.path === STAMP ? state.stamp : state.partial);
     if (q.kind === 'command') return state.debconf ?? assert.fail('unexpected debconf probe');
+    if (q.kind === 'packageContents') return state.contents ?? { packages: [] };
     return undefined;
   };
 
@@ -112,7 +115,10 @@ test('all installed -> ok', () => {
 
 test('missing packages, fresh index -> install only; undo purges; effects mark them installed', () => {
   const [c, ...more] = changes(
-    plan({ packages: ['nginx', 'curl', 'git'] }, { installed: { curl: '7.88' }, stamp: NOW - 600 }),
+    plan(
+      { packages: ['nginx', 'curl', 'git'] },
+      { installed: { curl: '7.88' }, stamp: NOW - 600, contents: nginxContents },
+    ),
   );
   assert.equal(more.length, 0, 'no apt-get update: the index is 10 min old');
   assert.equal(c?.summary, 'install packages nginx, git');
@@ -139,6 +145,7 @@ test('missing packages, fresh index -> install only; undo purges; effects mark t
     tail(script(c?.undo[0] ? { ...c, steps: c.undo } : undefined)),
     'fb_stop_units nginx git\nfb_apt purge -y -- nginx git; fb_rc=$?; fb_reset_gone; exit $fb_rc',
   );
+  // ... and, for check mode's later tasks, what the install would put on the host
   assert.deepEqual(c?.effects, [
     {
       kind: 'packages',
@@ -147,7 +154,41 @@ test('missing packages, fresh index -> install only; undo purges; effects mark t
         git: { installed: true, version: null },
       },
     },
+    { kind: 'installs', contents: nginxContents },
   ]);
+});
+
+const nginxContents: PackageContentsFact = {
+  packages: [
+    {
+      name: 'nginx',
+      files: [{ ...absent('/etc/nginx'), exists: true, type: 'directory', mode: '0755' }],
+      shipped: ['/usr/sbin/nginx'],
+      scripted: ['/etc/nginx/sites-enabled/default'],
+      units: ['nginx.service'],
+      accounts: false,
+    },
+  ],
+};
+
+test('what an install would add is read only for a real install, with apt-get -s and the recommends it uses', () => {
+  const probe = (p: Parameters<typeof aptInstall>[0]) =>
+    aptInstall(p).probe({ now: NOW }) as Record<string, FactQuery>;
+  assert.deepEqual(probe({ packages: ['nginx', 'curl'] }).contents, {
+    kind: 'packageContents',
+    names: ['curl', 'nginx'],
+    recommends: false,
+  });
+  assert.equal(
+    probe({ packages: ['nginx'], installRecommends: true }).contents?.kind,
+    'packageContents',
+  );
+  assert.equal(
+    (probe({ packages: ['nginx'], installRecommends: true }).contents as { recommends?: boolean })
+      .recommends,
+    true,
+  );
+  assert.equal(probe({ packages: ['nginx'], state: 'absent' }).contents, undefined);
 });
 
 test('installRecommends: true drops --no-install-recommends', () => {
@@ -446,9 +487,10 @@ test(
       await stop();
       const free = spawnSync('dash', ['-c', s], { encoding: 'utf8', env });
       assert.equal(free.status, 0, free.stderr);
+      // apt waits for what is left of the 1 s: 0 when a second ticked over since the script began
       assert.match(
         free.stdout,
-        /apt-get -q -o DPkg::Lock::Timeout=1 install -y --no-install-recommends .* -- nginx/,
+        /apt-get -q -o DPkg::Lock::Timeout=[01] install -y --no-install-recommends .* -- nginx/,
       );
     } finally {
       await stop();
