@@ -35,7 +35,7 @@ export const FileTaskFields = {
   validate: Type.Optional(
     Type.String({
       minLength: 1,
-      doc: 'Command run on the temp file before it replaces the live one; must contain `%s` (the temp path).',
+      doc: 'Command run on the temp file before it replaces the live one (in check mode too, on a private copy); must contain `%s` (the temp path).',
     }),
   ),
   sensitive: Type.Optional(

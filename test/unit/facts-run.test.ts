@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPlaybook } from '../../src/runner/run.ts';
 import { prepareRun } from '../../src/runner/prepare-run.ts';
 import { listTasks, syntaxCheck } from '../../src/runner/inspect.ts';
-import type { HostRecap, RunEvent, TaskEndEvent } from '../../src/runner/events.ts';
-import { templatesDir } from './fixtures.ts';
+import type { HostRecap, TaskEndEvent } from '../../src/runner/events.ts';
+import { runLocal, templatesDir } from './fixtures.ts';
 
 // A playbook that reads host facts, on the controller itself (connection: local): the facts are
 // the controller's, so the test knows them from node:os.
@@ -20,15 +19,11 @@ process.env.FB_DIR = work;
 const playbook = 'test/fixtures/playbooks/local-facts.ts';
 
 async function run(check: boolean): Promise<{ ends: TaskEndEvent[]; recap: HostRecap }> {
-  const events: RunEvent[] = [];
-  const r = await runPlaybook(
-    { playbook, inventory, check, forks: 1, rollback: true, acceptNewHostKeys: false },
-    (e) => events.push(e),
-  );
+  const r = await runLocal(playbook, inventory, check);
   assert.equal(r.exitCode, 0);
   const [recap] = r.recap;
   assert.ok(recap !== undefined);
-  return { ends: events.filter((e): e is TaskEndEvent => e.type === 'task-end'), recap };
+  return { ends: r.ends, recap };
 }
 
 test('facts reach task params, conditions and templates, in check mode and in a real run', async () => {

@@ -22,6 +22,8 @@ import {
   type UserFact,
 } from '../../src/index.ts';
 import { lineHashes } from '../../src/core/probe-script.ts';
+import { runPlaybook, type RunOptions, type RunResult } from '../../src/runner/run.ts';
+import type { RunEvent, TaskEndEvent } from '../../src/runner/events.ts';
 
 /** test/fixtures/templates: set it as $FLEETBOOK_TEMPLATES in tests that render templates. */
 export const templatesDir = path.join(
@@ -194,4 +196,23 @@ export async function preparePlan(
 ): Promise<Plan> {
   const prepared = await task.prepare(ctx.host);
   return planFrom(task, prepared, answer, ctx);
+}
+
+/** A whole run on the controller itself (an inventory of `connection: local`), its events kept. */
+export async function runLocal(
+  playbook: string,
+  inventory: string,
+  check: boolean,
+  more: Partial<RunOptions> = {},
+): Promise<RunResult & { readonly events: RunEvent[]; readonly ends: TaskEndEvent[] }> {
+  const events: RunEvent[] = [];
+  const r = await runPlaybook(
+    { playbook, inventory, check, forks: 1, rollback: true, acceptNewHostKeys: false, ...more },
+    (e) => events.push(e),
+  );
+  return {
+    ...r,
+    events,
+    ends: events.filter((e): e is TaskEndEvent => e.type === 'task-end'),
+  };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPlaybook } from '../../src/runner/run.ts';
+import { runLocal } from './fixtures.ts';
 import type { RunEvent, TaskEndEvent } from '../../src/runner/events.ts';
 import { loadJournal } from '../../src/runner/journal.ts';
 import { ConfigError } from '../../src/core/errors.ts';
@@ -23,22 +23,7 @@ async function run(
 ): Promise<{ ends: TaskEndEvent[]; exitCode: number }> {
   process.env.FB_DIR = work;
   process.env.FB_VALUE = value;
-  const events: RunEvent[] = [];
-  const r = await runPlaybook(
-    {
-      playbook: 'test/fixtures/playbooks/local-files.ts',
-      inventory,
-      check,
-      forks: 1,
-      rollback: true,
-      acceptNewHostKeys: false,
-    },
-    (e) => events.push(e),
-  );
-  return {
-    ends: events.filter((e): e is TaskEndEvent => e.type === 'task-end'),
-    exitCode: r.exitCode,
-  };
+  return runLocal('test/fixtures/playbooks/local-files.ts', inventory, check);
 }
 
 test('four passes through the local transport, with a diff of the changed line', async () => {
@@ -77,20 +62,7 @@ async function runSecret(
   extra: { tags?: string[] } = {},
 ): Promise<{ events: RunEvent[]; exitCode: number; runId: string }> {
   process.env.FB_DIR = work;
-  const events: RunEvent[] = [];
-  const r = await runPlaybook(
-    {
-      playbook: 'test/fixtures/playbooks/local-secret.ts',
-      inventory,
-      check,
-      forks: 1,
-      rollback: true,
-      acceptNewHostKeys: false,
-      ...extra,
-    },
-    (e) => events.push(e),
-  );
-  return { events, exitCode: r.exitCode, runId: r.runId };
+  return runLocal('test/fixtures/playbooks/local-secret.ts', inventory, check, extra);
 }
 
 test('--check stores no generated secret, says so, and its journal records a check that found changes', async () => {
@@ -133,17 +105,7 @@ test('an environment that is not declared is refused, with a did-you-mean', asyn
   const inv = join(work, 'prod.yaml');
   writeFileSync(inv, 'environment: prod\nhosts:\n  self: { connection: local }\n');
   await assert.rejects(
-    runPlaybook(
-      {
-        playbook: 'test/fixtures/playbooks/local-files.ts',
-        inventory: inv,
-        check: true,
-        forks: 1,
-        rollback: true,
-        acceptNewHostKeys: false,
-      },
-      () => undefined,
-    ),
+    runLocal('test/fixtures/playbooks/local-files.ts', inv, true),
     (e: unknown) =>
       e instanceof ConfigError &&
       /prod\.yaml: environment: "prod" is not a known environment \(did you mean "production"\?\)/.test(
@@ -155,41 +117,22 @@ test('an environment that is not declared is refused, with a did-you-mean', asyn
     'environment: prod\nenvironments: [prod]\nhosts:\n  self: { connection: local }\n',
   );
   process.env.FB_DIR = work;
-  const r = await runPlaybook(
-    {
-      playbook: 'test/fixtures/playbooks/local-files.ts',
-      inventory: inv,
-      check: true,
-      forks: 1,
-      rollback: true,
-      acceptNewHostKeys: false,
-    },
-    () => undefined,
-  );
+  const r = await runLocal('test/fixtures/playbooks/local-files.ts', inv, true);
   assert.equal(r.exitCode, 0, 'declared in the inventory: accepted');
 });
 
 test("a command's output is kept: on its task-end event, and in the journal with secrets masked", async () => {
   process.env.FLEETBOOK_SECRETS_DIR = join(work, 'secrets-command');
   const redactor = new Redactor();
-  const events: RunEvent[] = [];
   const secrets: string[] = [];
-  const r = await runPlaybook(
-    {
-      playbook: 'test/fixtures/playbooks/local-command.ts',
-      inventory,
-      check: false,
-      forks: 1,
-      rollback: true,
-      acceptNewHostKeys: false,
-      onSecret: (v) => {
-        secrets.push(v);
-        redactor.add(v);
-      },
-      redact: (t) => redactor.redact(t),
+  const r = await runLocal('test/fixtures/playbooks/local-command.ts', inventory, false, {
+    onSecret: (v) => {
+      secrets.push(v);
+      redactor.add(v);
     },
-    (e) => events.push(e),
-  );
+    redact: (t) => redactor.redact(t),
+  });
+  const { events } = r;
   assert.equal(r.exitCode, 0);
   const [token] = secrets;
   assert.ok(token !== undefined && token.length >= 32);

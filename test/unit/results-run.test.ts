@@ -7,8 +7,7 @@ import { definePlaybook, ConfigError, withResult } from '../../src/index.ts';
 import { ensureDir, ensureUser } from '../../tasks/index.ts';
 import { resolveInventory } from '../../src/inventory/load.ts';
 import { prepareHost } from '../../src/runner/prepare.ts';
-import { runPlaybook } from '../../src/runner/run.ts';
-import type { RunEvent, TaskEndEvent } from '../../src/runner/events.ts';
+import { runLocal } from './fixtures.ts';
 
 // Task results through the whole runner, on the controller itself (connection: local).
 const work = mkdtempSync(join(tmpdir(), 'fb-results-'));
@@ -19,21 +18,8 @@ process.env.FB_DIR = work;
 
 async function run(check: boolean, bad = false): Promise<{ ends: string[][]; exitCode: number }> {
   process.env.FB_BAD = bad ? '1' : '0';
-  const events: RunEvent[] = [];
-  const r = await runPlaybook(
-    {
-      playbook: 'test/fixtures/playbooks/local-results.ts',
-      inventory,
-      check,
-      forks: 1,
-      rollback: true,
-      acceptNewHostKeys: false,
-    },
-    (e) => events.push(e),
-  );
-  const ends = events
-    .filter((e): e is TaskEndEvent => e.type === 'task-end')
-    .map((e) => [e.task.replace(work, 'W'), e.outcome, e.message ?? '']);
+  const r = await runLocal('test/fixtures/playbooks/local-results.ts', inventory, check);
+  const ends = r.ends.map((e) => [e.task.replace(work, 'W'), e.outcome, e.message ?? '']);
   return { ends, exitCode: r.exitCode };
 }
 

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPlaybook } from '../../src/runner/run.ts';
-import type { RunEvent, TaskEndEvent } from '../../src/runner/events.ts';
+import { runLocal } from './fixtures.ts';
 
 // A write's validate command runs in check mode too, on the new content, leaving no trace: a
 // config the validator rejects fails the dry run as it would fail the real one.
@@ -17,21 +16,12 @@ process.env.FB_DIR = work;
 async function check(content: string, before = false): Promise<string[][]> {
   process.env.FB_CONTENT = content;
   process.env.FB_BEFORE = before ? '1' : '0';
-  const events: RunEvent[] = [];
-  await runPlaybook(
-    {
-      playbook: 'test/fixtures/playbooks/local-validate.ts',
-      inventory,
-      check: true,
-      forks: 1,
-      rollback: true,
-      acceptNewHostKeys: false,
-    },
-    (e) => events.push(e),
-  );
-  return events
-    .filter((e): e is TaskEndEvent => e.type === 'task-end')
-    .map((e) => [e.task.replace(work, 'W'), e.outcome, (e.message ?? '').replace(work, 'W')]);
+  const r = await runLocal('test/fixtures/playbooks/local-validate.ts', inventory, true);
+  return r.ends.map((e) => [
+    e.task.replace(work, 'W'),
+    e.outcome,
+    (e.message ?? '').replace(work, 'W'),
+  ]);
 }
 
 test('content the validator accepts: would change', async () => {
