@@ -92,7 +92,7 @@ const Params = Type.Object(
   },
   {
     additionalProperties: false,
-    doc: 'Debian packages installed (or purged) with apt-get; the index is refreshed only when stale, and undo purges the packages the run installed.',
+    doc: 'Debian packages installed (or purged) with apt-get; the index is refreshed only when stale, and undo purges the packages the run installed, the dependencies they brought included.',
   },
 );
 export type AptInstallParams = Static<typeof Params>;
@@ -126,7 +126,8 @@ fb_holder() {
     fb_holder_of /var/lib/apt/lists/lock 'apt lists lock' || fb_holder_of /var/cache/apt/archives/lock 'apt archives lock'
 }
 fb_apt() {
-  fb_end=$(( $(date +%s) + ${timeout} ))
+  # +1: the clock has whole seconds, so a deadline of now + N could come after less than N s
+  fb_end=$(( $(date +%s) + ${timeout} + 1 ))
   fb_err=$(mktemp) || return 1
   while :; do
     fb_left=$(( fb_end - $(date +%s) )); [ "$fb_left" -gt 0 ] || fb_left=0
@@ -158,12 +159,32 @@ fb_stop_units() {
 fb_removed_by() {
   apt-get -s -q -o Debug::NoLocking=1 "$@" 2>/dev/null | sed -n 's/^Remv \\([^ ]*\\) .*/\\1/p'
 }
+fb_installed() {
+  dpkg-query -W -f='\${db:Status-Abbrev} \${Package}:\${Architecture}=\${Version}\n' 2>/dev/null | awk '$1 ~ /^ii/ { print $2 }' | LC_ALL=C sort
+}
+fb_record() {
+  sed 's/=.*//' "$1.before" | LC_ALL=C sort > "$1.bn"; sed 's/=.*//' "$1.after" | LC_ALL=C sort > "$1.an"
+  comm -13 "$1.bn" "$1.an" > "$1"
+  comm -23 "$1.before" "$1.after" > "$1.restore"
+  rm -f -- "$1.before" "$1.after" "$1.bn" "$1.an"
+}
 fb_reset_gone() {
   [ -d /run/systemd/system ] || return 0
   systemctl list-units --all --state=failed --no-legend --plain 2>/dev/null | awk '$2 == "not-found" { print $1 }' | xargs -r systemctl reset-failed -- 2>/dev/null
   return 0
 }
 `;
+}
+
+/**
+ * What an install changed in dpkg's state, kept on the host for its undo: the packages it added
+ * (automatic dependencies included), one `name:arch` a line, and beside it (`.restore`) the
+ * `name:arch=version` of those it removed (a conflicting MTA) or upgraded, as they were.
+ */
+const RECORDS = '/var/lib/fleetbook/installs';
+
+function installRecord(packages: readonly string[]): string {
+  return `${RECORDS}/${sha256(packages.join(' ')).slice(0, 16)}`;
 }
 
 /** apt-get update, then the stamp the freshness check reads (apt itself keeps no "last updated" time). */
@@ -437,18 +458,30 @@ export const aptInstall = defineTask({
         ? sh`${install}`
         : sh`if ! ${install}; then\n  case "$fb_out" in\n    *'Unable to locate package'*|*'has no installation candidate'*) echo 'retrying after apt-get update' >&2; ${UPDATE} && ${install} ;;\n    *) false ;;\n  esac\nfi`;
       // Packages the install replaces (a conflicting MTA) are stopped cleanly first, as for a removal.
-      const script = sh`${apt}fb_rm=$(fb_removed_by install ${missing}); [ -z "$fb_rm" ] || fb_stop_units $fb_rm\n${retry}\nfb_rc=$?; fb_reset_gone; exit $fb_rc`;
+      // dpkg's state before and after is recorded for the undo, even when the install failed midway.
+      const rec = installRecord(missing);
+      const script = sh`${apt}mkdir -p -m 0700 ${RECORDS}; fb_installed > ${`${rec}.before`}
+fb_rm=$(fb_removed_by install ${missing}); [ -z "$fb_rm" ] || fb_stop_units $fb_rm\n${retry}\nfb_rc=$?
+fb_installed > ${`${rec}.after`}; fb_record ${rec}; fb_reset_gone; exit $fb_rc`;
       changes.push({
         summary: `install package${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`,
         diff: missing.map((n): DiffPart => ({ kind: 'item', sign: '+', text: `package ${n}` })),
         steps: [{ op: 'run', describe: `apt-get install ${missing.join(' ')}`, script }],
-        // Purged, not removed: they were absent, config files included. Dependencies pulled in stay
-        // (apt marks them automatic; `apt-get autoremove` would take them, and others with them).
+        // Purged, not removed: they were absent, config files included; so are the dependencies the
+        // install pulled in, as dpkg's state before and after it says (only those still installed).
+        // What it removed or upgraded is installed again at the version it had, where the mirror
+        // still has it (else the undo fails, and says so).
         undo: [
           {
             op: 'run',
-            describe: `apt-get purge ${missing.join(' ')}`,
-            script: sh`${apt}fb_stop_units ${missing}\nfb_apt purge -y -- ${missing}; fb_rc=$?; fb_reset_gone; exit $fb_rc`,
+            describe: `apt-get purge ${missing.join(' ')} and the dependencies installed with them`,
+            script: sh`${apt}fb_new=${missing.join('\n')}; [ ! -f ${rec} ] || fb_new=$(cat ${rec})
+fb_new=$(printf '%s\n' $fb_new | while IFS= read -r p; do dpkg-query -W -f='\${db:Status-Abbrev}\n' -- "$p" 2>/dev/null | grep -q '^ii' && echo "$p"; done)
+fb_rc=0
+if [ -n "$fb_new" ]; then fb_stop_units $fb_new; fb_apt purge -y -- $fb_new || fb_rc=$?; fi
+if [ "$fb_rc" = 0 ] && [ -s ${`${rec}.restore`} ]; then fb_apt install -y --no-install-recommends --allow-downgrades ${DPKG_OPTS} -- $(cat ${`${rec}.restore`}) || fb_rc=$?; fi
+[ "$fb_rc" != 0 ] || rm -f -- ${rec} ${`${rec}.restore`}
+fb_reset_gone; exit $fb_rc`,
           },
         ],
         effects: [

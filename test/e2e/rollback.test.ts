@@ -17,15 +17,16 @@ after(() => assertHealthy(HOSTS));
 async function setUp(host: string): Promise<string> {
   await onHost(
     host,
-    `apt-get purge -y -q hello >/dev/null 2>&1; rm -rf /srv/fb-rb /etc/fb-rb; mkdir -p /etc/fb-rb && printf 'original\\ncontent\\n' > /etc/fb-rb/existing.conf && chown daemon:daemon /etc/fb-rb/existing.conf && chmod 0644 /etc/fb-rb/existing.conf`,
+    `apt-get purge -y -q jq libjq1 libonig5 >/dev/null 2>&1; rm -rf /srv/fb-rb /etc/fb-rb; mkdir -p /etc/fb-rb && printf 'original\\ncontent\\n' > /etc/fb-rb/existing.conf && chown daemon:daemon /etc/fb-rb/existing.conf && chmod 0644 /etc/fb-rb/existing.conf`,
   );
   return state(host);
 }
 
+/** The file, the directory, and every package's dpkg status (what an undo must leave as it was). */
 function state(host: string): Promise<string> {
   return onHost(
     host,
-    `sha256sum /etc/fb-rb/existing.conf; stat -c '%a %U %G' /etc/fb-rb/existing.conf; ls -d /srv/fb-rb 2>&1 || true; dpkg-query -W -f='\${Status}' hello 2>&1 || true; ls /etc/fb-rb`,
+    `sha256sum /etc/fb-rb/existing.conf; stat -c '%a %U %G' /etc/fb-rb/existing.conf; ls -d /srv/fb-rb 2>&1 || true; dpkg-query -W -f='\${Package} \${Status}\\n' | sha256sum; ls /etc/fb-rb`,
   );
 }
 

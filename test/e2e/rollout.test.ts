@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { labStartHost, labStopHost, type LabInfo } from '../../src/lab/index.ts';
+import { labSsh, labStartHost, labStopHost, type LabInfo } from '../../src/lab/index.ts';
 import type { RunEvent } from '../../src/runner/events.ts';
 import { assertHealthy, fleetbook, HOSTS, lab, onHost, taskEnds } from './helpers.ts';
 
@@ -71,15 +71,30 @@ test('--serial 5 --max-fail-percent 20: 2 failures in batch 2 stop the rollout; 
   assert.ok(human.stdout.includes(`never started: ${names(11, 20).join(', ')}`), human.stdout);
 });
 
+/** Once the rollout playbook's slow step (`sleep 4`) runs on the host. */
+async function inSlowStep(host: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const r = await labSsh(
+      host,
+      `for p in /proc/[0-9]*; do [ "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" = 'sleep 4 ' ] && echo found; done; true`,
+    );
+    if (r.stdout.includes('found')) return;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.fail(`${host} never reached the slow step`);
+}
+
 test('hosts killed mid-run are unreachable, not failed; --retry converges them; then nothing changes', async () => {
   const hosts = names(1, 10);
   await Promise.all(
     hosts.map((h) => onHost(h, 'rm -f /var/tmp/fb-rollout.txt /var/tmp/fb-rollout-slept')),
   );
   const running = run(['--limit', hosts.join(',')], { FB_SLOW_SECONDS: '4', FB_TAG: 'kill' });
-  await new Promise((res) => setTimeout(res, 2500));
+  // Killed while the slow change runs on them (a fixed wait missed it on a loaded machine).
+  await Promise.all([inSlowStep(at(9)), inSlowStep(at(10))]);
   await Promise.all([labStopHost(at(9)), labStopHost(at(10))]);
-  const r = await running;
+  const r = await running.finally(() => Promise.all([labStartHost(at(9)), labStartHost(at(10))]));
   assert.equal(r.code, 4, r.stdout + r.stderr);
   const end = runEnd(r.events);
   for (const x of end.recap) {
@@ -99,7 +114,6 @@ test('hosts killed mid-run are unreachable, not failed; --retry converges them; 
       assert.equal(x.failed, 0, x.host);
     }
   }
-  await Promise.all([labStartHost(at(9)), labStartHost(at(10))]);
   const retry = await run(['--limit', hosts.join(','), '--retry'], {
     FB_SLOW_SECONDS: '4',
     FB_TAG: 'kill',

@@ -140,11 +140,21 @@ test('missing packages, fresh index -> install only; undo purges; effects mark t
     s,
     /\*'Unable to locate package'\*\|\*'has no installation candidate'\*\) .*fb_apt update && .*&& fb_apt install/,
   );
-  // Their services are stopped before the purge; units left failed by it are reset.
-  assert.equal(
-    tail(script(c?.undo[0] ? { ...c, steps: c.undo } : undefined)),
-    'fb_stop_units nginx git\nfb_apt purge -y -- nginx git; fb_rc=$?; fb_reset_gone; exit $fb_rc',
+  // dpkg's state before and after the install is kept on the host for the undo ...
+  const rec = /fb_installed > (\/var\/lib\/fleetbook\/installs\/[0-9a-f]{16})\.before\n/.exec(
+    s,
+  )?.[1];
+  assert.ok(rec !== undefined, s);
+  assert.match(s, new RegExp(`\\nfb_installed > ${rec}\\.after; fb_record ${rec}; fb_reset_gone`));
+  // ... which purges what the install added, dependencies included (the named packages when
+  // there is no record), stopping their services first, and restores what it removed or upgraded
+  const undo = tail(script(c?.undo[0] ? { ...c, steps: c.undo } : undefined));
+  assert.match(
+    undo,
+    new RegExp(`^fb_new='nginx\ngit'; \\[ ! -f ${rec} \\] \\|\\| fb_new=\\$\\(cat ${rec}\\)\n`),
   );
+  assert.match(undo, /fb_stop_units \$fb_new; fb_apt purge -y -- \$fb_new/);
+  assert.match(undo, new RegExp(`--allow-downgrades .* -- \\$\\(cat ${rec}\\.restore\\)`));
   // ... and, for check mode's later tasks, what the install would put on the host
   assert.deepEqual(c?.effects, [
     {
@@ -237,7 +247,7 @@ test('stale or never-updated index -> apt-get update first, and the stamp it lea
 test('the dpkg lock timeout is waited for and its holder named', () => {
   const [c] = changes(plan({ packages: ['nginx'], dpkgLockTimeoutSeconds: 300 }, { stamp: NOW }));
   const s = script(c);
-  assert.match(s, /fb_end=\$\(\( \$\(date \+%s\) \+ 300 \)\)/);
+  assert.match(s, /fb_end=\$\(\( \$\(date \+%s\) \+ 300 \+ 1 \)\)/);
   assert.match(s, /dpkg lock held by/);
   assert.match(s, /gave up after waiting 300 s \(dpkgLockTimeoutSeconds\)/);
   assert.match(s, /\/proc\/locks/);
@@ -487,10 +497,10 @@ test(
       await stop();
       const free = spawnSync('dash', ['-c', s], { encoding: 'utf8', env });
       assert.equal(free.status, 0, free.stderr);
-      // apt waits for what is left of the 1 s: 0 when a second ticked over since the script began
+      // apt waits for what is left of the time (whole seconds: 1 or 2)
       assert.match(
         free.stdout,
-        /apt-get -q -o DPkg::Lock::Timeout=[01] install -y --no-install-recommends .* -- nginx/,
+        /apt-get -q -o DPkg::Lock::Timeout=[12] install -y --no-install-recommends .* -- nginx/,
       );
     } finally {
       await stop();

@@ -24,7 +24,8 @@ export default definePlaybook({
       group: 'root',
     }),
     ensureDir({ path: '/srv/fb-rb/created/deeper', mode: '0750' }),
-    aptInstall({ packages: ['hello'] }),
+    // jq brings two libraries with it, automatically installed: the undo purges them too
+    aptInstall({ packages: ['jq'] }),
     serviceRestart({ name: 'cron', force: true }),
     (failOn.includes(host.name) || failOn.includes('all')) &&
       command(
