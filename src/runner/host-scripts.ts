@@ -31,17 +31,25 @@ export const MARK = {
 type WriteStep = Extract<Step, { op: 'write' }>;
 
 /**
- * A private directory next to the target: same filesystem (so the final rename is atomic) and the
- * same SELinux context, removed on any exit or signal but SIGKILL (the traps are set before the
- * directory exists, so a TERM between the two cannot leave it), and hidden one level down, so no
- * include glob of the live directory (`conf.d/*`, `sites-enabled/*.conf`) can pick up a half-made
- * or unvalidated file. The file keeps its own name inside it, so a validate command may look at its
- * directory (`postconf -c $(dirname %s)`).
+ * A private directory in "$d" (next to the target): same filesystem (so the final rename is
+ * atomic) and the same SELinux context, and hidden one level down, so no include glob of the live
+ * directory (`conf.d/*`, `sites-enabled/*.conf`) can pick up a half-made or unvalidated file. The
+ * file keeps its own name inside it, so a validate command may look at its directory
+ * (`postconf -c $(dirname %s)`).
+ *
+ * It is removed on any exit or signal, with the validate command's output beside it ("$t.out",
+ * outside it, where no validator looking at the directory sees it). Its name is chosen and known
+ * before it exists (mktemp would make it first and say its name after, a window a signal could
+ * fall into), and both are listed in the session's $FB_PRIVATE, so even a script killed outright
+ * (SIGKILL, 2 s after a TERM it did not end on) leaves nothing: the session removes them.
  */
 const PRIVATE_DIR = sh`t=
-trap '[ -z "$t" ] || rm -rf -- "$t"' EXIT
+trap '[ -z "$t" ] || rm -rf -- "$t" "$t.out"' EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
-t=$(mktemp -d "$d/.fleetbook-XXXXXX")
+fb_n=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+t="$d/.fleetbook-$fb_n"
+[ -z "\${FB_PRIVATE:-}" ] || printf '%s\n' "$t" "$t.out" >> "$FB_PRIVATE"
+mkdir -m 0700 -- "$t" || { t=; exit 1; }
 tmp="$t/$(basename -- "$p")"
 `;
 
@@ -85,19 +93,15 @@ function validateSnippet(step: WriteStep): Script {
 /**
  * Check mode: the write's validate command on the new content, changing nothing. The content goes
  * to a private directory beside the target, as in a real write (a validate command may look at its
- * directory); when that directory does not exist yet, to one under /tmp. Both are removed on exit.
+ * directory); when that directory does not exist yet, to one under /tmp. It is removed on exit.
  * Attributes are set where they can be (an owner an earlier task would create does not exist yet).
  */
 export function validateScript(step: WriteStep, size: number, sha256: string): Script {
   return sh`set -e
 p=${step.path}
 d=$(dirname -- "$p")
-t=; o=
-trap '[ -z "$t" ] || rm -rf -- "$t"; [ -z "$o" ] || rm -rf -- "$o"' EXIT
-trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
-if [ -d "$d" ]; then t=$(mktemp -d "$d/.fleetbook-XXXXXX"); else o=$(mktemp -d); t=$(mktemp -d "$o/.fleetbook-XXXXXX"); fi
-tmp="$t/$(basename -- "$p")"
-head -c ${size} > "$tmp" || true
+[ -d "$d" ] || d=\${TMPDIR:-/tmp}
+${PRIVATE_DIR}head -c ${size} > "$tmp" || true
 got=$(wc -c < "$tmp"); sum=$(sha256sum < "$tmp" | cut -c1-64)
 if [ "$got" != ${String(size)} ] || [ "$sum" != ${sha256} ]; then echo "${MARK.torn} $got of ${size} bytes arrived" >&2; exit 4; fi
 chown -- ${`${step.owner}:${step.group}`} "$tmp" 2>/dev/null || true

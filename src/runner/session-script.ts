@@ -48,14 +48,16 @@ while IFS=' ' read -r fb_n fb_p <&3; do
   [ "$fb_n" != kill ] || continue
   head -c "$fb_n" <&3 > "$fb_d/s"
   head -c "$fb_p" <&3 > "$fb_d/i"
-  setsid /bin/sh "$fb_d/s" < "$fb_d/i" > "$fb_d/o" 2> "$fb_d/e" 3<&- 9<&- &
+  FB_PRIVATE="$fb_d/private" setsid /bin/sh "$fb_d/s" < "$fb_d/i" > "$fb_d/o" 2> "$fb_d/e" 3<&- 9<&- &
   fb_j=$!
   ( IFS= read -r fb_c <&3; kill -s TERM -- "-$fb_j" 2>/dev/null; sleep 2; kill -s KILL -- "-$fb_j" 2>/dev/null ) 9<&- &
   fb_w=$!
   wait "$fb_j"; fb_rc=$?
   # KILL, not TERM: blocked in read, the watcher would run a TERM trap only once a line came.
   kill -s KILL "$fb_w" 2>/dev/null; wait "$fb_w" 2>/dev/null
-  rm -f "$fb_d/i"
+  # What the script's private directories were (see host-scripts.ts): gone, even if it was killed.
+  if [ -s "$fb_d/private" ]; then while IFS= read -r fb_t; do rm -rf -- "$fb_t"; done < "$fb_d/private"; fi
+  rm -f "$fb_d/i" "$fb_d/private"
   # A daemon the script started (dma delivering in the background) may write to its output
   # after it ended: the sizes announced must be the bytes sent, so a copy goes, and the next
   # script gets new files.

@@ -1,6 +1,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { sha256 } from '../../src/core/probe-script.ts';
+import { writeScript } from '../../src/runner/host-scripts.ts';
 import { connectLocal } from '../../src/transport/local.ts';
 import { HostSession } from '../../src/runner/session.ts';
 
@@ -98,4 +103,26 @@ test('a host held by another run: the session waits, then refuses naming the hol
   const after = await open('exclusive', 5);
   assert.equal((await after.run('echo mine')).stdout, 'mine\n');
   await after.close();
+});
+
+test('a write killed outright (it did not end on TERM) leaves no private directory behind', async () => {
+  const s = await open();
+  const dir = mkdtempSync(join(tmpdir(), 'fb-private-'));
+  const content = Buffer.from('new\n');
+  const group = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();
+  const step = {
+    op: 'write',
+    path: join(dir, 'app.conf'),
+    content,
+    mode: '0644',
+    owner: userInfo().username,
+    group,
+    // ignores TERM, so the session's KILL (2 s after its TERM) ends it: no trap of its runs
+    validate: "trap '' TERM; sleep 4; : %s",
+  } as const;
+  const script = writeScript(step, content.length, sha256(content), 'unit/x');
+  const r = await s.run(script.text, content, Date.now() + 500);
+  assert.equal(r.killed, true);
+  assert.deepEqual(readdirSync(dir), [], 'the killed write left its private directory');
+  await s.close();
 });
