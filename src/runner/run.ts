@@ -71,8 +71,9 @@ export function exitCodeFor(recap: readonly HostRecap[], stoppedEarly: boolean):
 
 /**
  * Run a playbook against an inventory. Everything that can be validated is validated for every
- * host before the first connection; then hosts run in parallel, `forks` at a time, in batches
- * when `serial` is set.
+ * host before the first connection; a playbook that reads host facts has its tasks made and
+ * validated once every host's facts are read (read-only), still before any host is changed. Then
+ * hosts run in parallel, `forks` at a time, in batches when `serial` is set.
  */
 export async function runPlaybook(opts: RunOptions, emit: Emit): Promise<RunResult> {
   const started = Date.now();
