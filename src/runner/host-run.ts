@@ -20,6 +20,7 @@ import {
 } from './open-remote.ts';
 import { expandDeferred, resultsRead } from './deferred.ts';
 import {
+  journalTask,
   runTask,
   type ChangeEntry,
   type PreparedTask,
@@ -173,11 +174,12 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     count(tally, outcome);
     const e = standIn(name, ++index, pt, handler, outcome, message);
     opts.emit(e);
-    ctx.recordTask(journalRecord(e));
+    ctx.recordTask(journalTask(e));
   };
   // The results later tasks read (withResult), by the uid of the task that gave them.
   const results = new Map<number, ResultState>();
   const wanted = new Set(resultsRead(host.tasks));
+  const handlerNames = new Set(host.handlers.keys());
   /** Run a list of tasks; `after`: the facts of the tasks after the list, to prefetch. True if stopped. */
   const runList = async (
     list: readonly PreparedTask[],
@@ -217,7 +219,6 @@ export async function runHost(host: PreparedHost, opts: HostRunOptions): Promise
     }
     return false;
   };
-  const handlerNames = new Set(host.handlers.keys());
   const stopped = await runList(host.tasks, []);
   const ran = new Set<string>();
   if (!stopHere() && !stopped) {
@@ -303,19 +304,6 @@ function standIn(
     message,
     durationMs: 0,
     timing: { probeMs: 0, planMs: 0, applyMs: 0 },
-  };
-}
-
-function journalRecord(e: TaskEndEvent): JournalTask {
-  return {
-    index: e.index,
-    title: e.task,
-    type: e.taskType,
-    handler: e.handler,
-    outcome: e.outcome,
-    durationMs: e.durationMs,
-    changes: e.changes,
-    ...(e.message !== undefined ? { message: e.message } : {}),
   };
 }
 

@@ -74,6 +74,22 @@ export function recordStep(step: RunStep): RecordedRunStep {
   };
 }
 
+/** A task's end as the journal keeps it. */
+export function journalTask(e: TaskEndEvent): JournalTask {
+  return {
+    index: e.index,
+    title: e.task,
+    type: e.taskType,
+    handler: e.handler,
+    outcome: e.outcome,
+    durationMs: e.durationMs,
+    changes: e.changes,
+    ...(e.message !== undefined ? { message: e.message } : {}),
+    ...(e.sideEffects !== undefined ? { sideEffects: e.sideEffects } : {}),
+    ...(e.output !== undefined ? { output: e.output } : {}),
+  };
+}
+
 /** A fact that could not be read (permission denied) makes any plan from it a guess. */
 function unreadable(facts: Readonly<Record<string, Fact>>): FileFact | undefined {
   return Object.values(facts).find(
@@ -158,18 +174,7 @@ async function runTaskWithin(
       },
     };
     ctx.emit(event);
-    ctx.recordTask({
-      index,
-      title: event.task,
-      type: event.taskType,
-      handler,
-      outcome,
-      durationMs: event.durationMs,
-      changes: event.changes,
-      ...(event.message !== undefined ? { message: event.message } : {}),
-      ...(event.sideEffects !== undefined ? { sideEffects: event.sideEffects } : {}),
-      ...(event.output !== undefined ? { output: event.output } : {}),
-    });
+    ctx.recordTask(journalTask(event));
     return outcome;
   };
   const failure = (
@@ -201,9 +206,14 @@ async function runTaskWithin(
       ? { known: true, value }
       : { known: false, why: `check mode cannot know it before "${pt.task.title}" has run` };
   };
-  const unknownResult = (why: string): ResultState => ({
-    known: false,
-    why: `"${pt.task.title}" is unknown in check mode (${why})`,
+  // Check mode leaves the question open, with the reason; the task's result is unknown too.
+  const unknown = (
+    message: string,
+    extra: Partial<Pick<TaskEndEvent, 'changes' | 'diff'>> = {},
+  ): TaskResult => ({
+    outcome: end('unknown', { ...extra, message }),
+    notifies: 'maybe',
+    result: { known: false, why: `"${pt.task.title}" is unknown in check mode (${message})` },
   });
 
   let plan: Plan;
@@ -215,20 +225,13 @@ async function runTaskWithin(
     const blind = unreadable(facts);
     if (blind !== undefined) {
       const why = `cannot tell what to do: ${blind.path}: ${blind.unreadable ?? 'permission denied'}${ctx.remote.asRoot ? '' : '; this needs root: set `become: true` in the inventory, or connect as root'}`;
-      return {
-        outcome: end(ctx.check ? 'unknown' : 'failed', { message: why }),
-        notifies: ctx.check ? 'maybe' : false,
-        ...(ctx.check ? { result: unknownResult(why) } : {}),
-      };
+      return ctx.check
+        ? unknown(why)
+        : { outcome: end('failed', { message: why }), notifies: false };
     }
     // Facts a would-be install may change are not planned from, by any task, built-in or not.
     const doubt = ctx.check ? ctx.cache.doubt(spec) : undefined;
-    if (doubt !== undefined)
-      return {
-        outcome: end('unknown', { message: doubt }),
-        notifies: 'maybe',
-        result: unknownResult(doubt),
-      };
+    if (doubt !== undefined) return unknown(doubt);
     plan = pt.task.plan(facts, pt.prepared, { host: ctx.view, notified: handler });
     timing.planMs = performance.now() - t1;
   } catch (err) {
@@ -245,17 +248,12 @@ async function runTaskWithin(
   if (plan.status === 'unknown') {
     // Only check mode may leave a question open; a real run must not act on a guess.
     return ctx.check
-      ? {
-          outcome: end('unknown', { message: plan.reason }),
-          notifies: 'maybe',
-          result: unknownResult(plan.reason),
-        }
+      ? unknown(plan.reason)
       : { outcome: end('failed', { message: plan.reason }), notifies: false };
   }
   const changes = plan.status === 'change' ? plan.changes : [];
-  // What the change's shell steps print, as they run (kept when a later step fails too).
-  const output: StepOutput[] = [];
-  // The same, whole and for every run step: what the task's result is made from.
+  // What the change's shell steps print, as they run (kept when a later step fails too): whole,
+  // for the task's result, and shortened for output and the journal.
   const printed: StepPrinted[] = [];
   const summary = {
     changes: changes.map((c) => c.summary),
@@ -271,12 +269,9 @@ async function runTaskWithin(
     } catch (err) {
       return { outcome: failure(err, summary), notifies: false };
     }
+    if (rejected?.outcome === 'unknown') return unknown(rejected.message, summary);
     if (rejected !== undefined)
-      return {
-        outcome: end(rejected.outcome, { ...summary, message: rejected.message }),
-        notifies: rejected.outcome === 'unknown' ? 'maybe' : false,
-        ...(rejected.outcome === 'unknown' ? { result: unknownResult(rejected.message) } : {}),
-      };
+      return { outcome: end('failed', { ...summary, message: rejected.message }), notifies: false };
     ctx.cache.simulate(
       changes.flatMap((c) => c.effects),
       changes.length > 0,
@@ -302,7 +297,7 @@ async function runTaskWithin(
   }
   try {
     const t2 = performance.now();
-    for (const change of changes) await applyChange(ctx, change, index, output, printed);
+    for (const change of changes) await applyChange(ctx, change, index, printed);
     const steps = changes.flatMap((c) => c.steps);
     // A task that changed nothing and checks nothing leaves every fact as read: forgetting them
     // anyway made a no-change run read the host again for almost every task.
@@ -335,7 +330,7 @@ async function runTaskWithin(
       outcome: end(changes.length > 0 ? 'changed' : 'ok', {
         ...summary,
         sideEffects: done,
-        output,
+        output: shown(printed),
         ...(notes.length > 0 ? { message: notes.join('; ') } : {}),
       }),
       notifies,
@@ -351,7 +346,10 @@ async function runTaskWithin(
         notifies,
       };
     }
-    return { outcome: failure(err, { ...summary, sideEffects, output }), notifies };
+    return {
+      outcome: failure(err, { ...summary, sideEffects, output: shown(printed) }),
+      notifies,
+    };
   }
 }
 
@@ -386,6 +384,13 @@ function lastChars(text: string): string {
   return text.length <= OUTPUT_CHARS ? text : `[...]${text.slice(-OUTPUT_CHARS)}`;
 }
 
+/** What the steps printed, as output and the journal show it: steps that printed, their ends. */
+function shown(printed: readonly StepPrinted[]): StepOutput[] {
+  return printed
+    .filter((p) => p.stdout !== '' || p.stderr !== '')
+    .map((p) => ({ step: p.step, stdout: lastChars(p.stdout), stderr: lastChars(p.stderr) }));
+}
+
 /**
  * Apply one change. Its undo is on the journal before anything runs: the change's own undo steps,
  * and, before each write, the restore of the file it replaces. Undo runs from the last record to
@@ -395,7 +400,6 @@ async function applyChange(
   ctx: TaskContext,
   change: Change,
   index: number,
-  output: StepOutput[],
   printed: StepPrinted[],
 ): Promise<void> {
   // planProblem has checked that undo and afterUndo hold run steps only.
@@ -410,12 +414,6 @@ async function applyChange(
     if (step.op === 'run') {
       const out = await ctx.remote.run(step);
       printed.push({ step: step.describe, stdout: out.stdout, stderr: out.stderr });
-      if (out.stdout !== '' || out.stderr !== '')
-        output.push({
-          step: step.describe,
-          stdout: lastChars(out.stdout),
-          stderr: lastChars(out.stderr),
-        });
       continue;
     }
     const backup = backupId(ctx.runId, randomBytes(6).toString('hex'));
