@@ -54,6 +54,18 @@ export type Step =
       readonly script: Script;
       readonly describe: string;
       readonly stdin?: string;
+      /**
+       * Undo and afterUndo steps: a read-only check run just before; when it exits non-zero the
+       * step is skipped, and what it printed says why (a directory that is no longer empty, a
+       * user who still owns files, a unit that is gone). `undoGuards` has the common ones.
+       */
+      readonly onlyIf?: Script;
+      /**
+       * Undo steps: prints what the step takes away, one per line (paths; `user:NAME`,
+       * `group:NAME`), so that `rollback --check` judges the later steps' `onlyIf` against the
+       * host as the earlier steps would leave it.
+       */
+      readonly removes?: Script;
     }
   | {
       readonly op: 'write';
@@ -64,6 +76,16 @@ export type Step =
       readonly group: string;
       /** Command run on the temp file before it replaces the live one; `%s` is the temp path. */
       readonly validate?: string;
+    }
+  | {
+      /**
+       * Take a file or a directory tree away without losing it: it is moved into the run's backups
+       * on the host, where its undo finds it (bytes, mode, owner and mtime as they were). Nothing
+       * to do if it is already absent. Allowed in `steps` and in `undo` (for what the change made
+       * that cannot simply be deleted, such as a database it created).
+       */
+      readonly op: 'remove';
+      readonly path: string;
     };
 
 /** What a change does to the facts a later task may read; in check mode these form the simulated state. */

@@ -63,7 +63,7 @@ function changeProblem(value: unknown): string | null {
     if (list === undefined && field === 'afterUndo') continue;
     if (!Array.isArray(list)) return `${field} must be an array`;
     for (const [i, s] of (list as unknown[]).entries()) {
-      const why = stepProblem(s, field === 'steps');
+      const why = stepProblem(s, field);
       if (why !== null) return `${field}[${i}].${why}`;
     }
   }
@@ -94,7 +94,7 @@ const MODE = /^0?[0-7]{3}$|^[0-7]{4}$/;
 /** A user or group name, or a numeric id. */
 const ACCOUNT = /^([a-z_][a-z0-9_.-]*[$]?|[0-9]+)$/i;
 
-function stepProblem(value: unknown, writeAllowed: boolean): string | null {
+function stepProblem(value: unknown, field: 'steps' | 'undo' | 'afterUndo'): string | null {
   const s = value as Partial<Record<string, unknown>> | null;
   if (typeof s !== 'object' || s === null) return 'must be an object';
   if (s.op === 'run') {
@@ -104,11 +104,20 @@ function stepProblem(value: unknown, writeAllowed: boolean): string | null {
     if (typeof s.describe !== 'string' || s.describe === '')
       return 'describe must be a non-empty string';
     if (s.stdin !== undefined && typeof s.stdin !== 'string') return 'stdin must be a string';
+    for (const [f, only] of [
+      ['onlyIf', ['undo', 'afterUndo']],
+      ['removes', ['undo']],
+    ] as const) {
+      if (s[f] === undefined) continue;
+      if (!(only as readonly string[]).includes(field))
+        return `${f}: only ${only.join(' and ')} steps have one (a rollback runs them)`;
+      if (!isScript(s[f])) return `${f} must be built with sh\`...\``;
+    }
     return null;
   }
   if (s.op === 'write') {
-    if (!writeAllowed)
-      return 'op: undo steps must be run steps (the runner restores written files itself)';
+    if (field !== 'steps')
+      return `op: ${field} steps must be run${field === 'undo' ? ' or remove' : ''} steps (the runner restores written files itself)`;
     const w = s as Partial<Step & { op: 'write' }>;
     if (typeof w.path !== 'string' || !ABS_PATH.test(w.path))
       return `path: expected an absolute path without newlines, got ${JSON.stringify(w.path)}`;
@@ -122,5 +131,11 @@ function stepProblem(value: unknown, writeAllowed: boolean): string | null {
       return 'validate must be a command containing %s';
     return null;
   }
-  return `op must be "run" or "write", not ${JSON.stringify(s.op)}`;
+  if (s.op === 'remove') {
+    if (field === 'afterUndo') return 'op: afterUndo steps must be run steps';
+    if (typeof s.path !== 'string' || !ABS_PATH.test(s.path) || s.path === '/')
+      return `path: expected an absolute path other than / without newlines, got ${JSON.stringify(s.path)}`;
+    return null;
+  }
+  return `op must be "run", "write" or "remove", not ${JSON.stringify(s.op)}`;
 }

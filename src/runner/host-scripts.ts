@@ -109,6 +109,22 @@ chmod -- ${step.mode} "$tmp"
 ${validateSnippet(step)}`;
 }
 
+/**
+ * A `remove` step: the file or tree is moved into the backups (never deleted), as its `backup` id
+ * says; `mv` keeps bytes, mode, owner and mtime, across filesystems too. Prints `kept` or, when
+ * there was nothing there, `absent`.
+ */
+export function removeScript(path: string, backup: string): Script {
+  return sh`set -e
+${STATE_ROOT}p=${path}
+if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo absent; exit 0; fi
+bk="${BACKUPS_RAW}"/${backup}
+mkdir -p -m 0700 "$(dirname -- "$bk")"; chmod 0700 "${BACKUPS_RAW}" "$(dirname -- "$bk")"
+mv -- "$p" "$bk"
+echo kept
+`;
+}
+
 /** Outcomes of restoreScript, one word on stdout. */
 export type RestoreResult = 'restored' | 'removed' | 'unchanged' | 'left-alone' | 'no-backup';
 
@@ -116,9 +132,17 @@ export type RestoreResult = 'restored' | 'removed' | 'unchanged' | 'left-alone' 
  * Undo of a write, decided on the host in one round trip. The file is put back (the saved inode
  * renamed into place, so bytes, mode, owner, mtime and hard links come back as they were) only if
  * it is still what the run wrote; a file changed since is left alone. A file the run created is
- * removed. A write that never landed leaves nothing to do.
+ * removed. A write that never landed leaves nothing to do. The undo of a `remove` step is one
+ * too, its `written` being `absent`: the kept file or tree goes back, unless something is there now.
+ * With `dry`, it only says what it would do (for `rollback --check`).
  */
-export function restoreScript(path: string, backup: string | null, written: string): Script {
+export function restoreScript(
+  path: string,
+  backup: string | null,
+  written: string,
+  dry = false,
+): Script {
+  const act = (s: Script): Script => (dry ? sh`` : s);
   // Journals before backup ids were relative named the backup by absolute path, or null for a new file.
   const relative = backup !== null && !backup.startsWith('/');
   const bk =
@@ -139,11 +163,12 @@ if [ "$cur" != ${written} ]; then
 fi
 set -e
 if [ -n "$bk" ] && { [ -e "$bk" ] || [ -L "$bk" ]; }; then
-  d=$(dirname -- "$p")
+${act(sh`  d=$(dirname -- "$p")
   if [ "$(stat -c %d -- "$bk")" = "$(stat -c %d -- "$d")" ]; then mv -f -- "$bk" "$p"
   else ${PRIVATE_DIR}cp -a -- "$bk" "$tmp"; mv -f -- "$tmp" "$p"; fi
-  echo restored
-elif [ -z "$bk" ] || [ -e "$bk.absent" ]; then rm -f -- "$p"; rm -f -- "$bk.absent"; echo removed
+`)}  echo restored
+elif [ -z "$bk" ] || [ -e "$bk.absent" ]; then ${act(sh`rm -f -- "$p"; rm -f -- "$bk.absent"; `)}echo removed
+elif [ ${written} = absent ]; then echo unchanged
 else echo no-backup; fi
 `;
 }

@@ -1,11 +1,12 @@
 import { TaskFailure } from '../core/errors.ts';
 import { sha256 } from '../core/probe-script.ts';
-import { scriptText, sh, type Script } from '../core/shell.ts';
+import { scriptText, type Script } from '../core/shell.ts';
 import type { RemoteShell, Step } from '../core/task.ts';
 import type { ExecResult, HostSession } from './session.ts';
 import {
   MARK,
   pruneScript,
+  removeScript,
   restoreScript,
   validateScript,
   writeScript,
@@ -26,10 +27,21 @@ export interface RestoreStep {
 }
 
 /** A run step as the journal keeps it: its script as text. */
-export type RecordedRunStep = Omit<Extract<Step, { op: 'run' }>, 'script'> & {
+export type RecordedRunStep = Omit<
+  Extract<Step, { op: 'run' }>,
+  'script' | 'onlyIf' | 'removes'
+> & {
   readonly script: string;
+  readonly onlyIf?: string;
+  readonly removes?: string;
 };
-export type UndoStep = RecordedRunStep | RestoreStep;
+/** A `remove` step in a change's undo: what it takes away is kept under `backup` (RUN_ID/ID). */
+export interface RemoveRecord {
+  readonly op: 'remove';
+  readonly path: string;
+  readonly backup: string;
+}
+export type UndoStep = RecordedRunStep | RestoreStep | RemoveRecord;
 
 function tail(text: string, lines = 12): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
@@ -137,13 +149,7 @@ export class Remote implements RemoteShell {
 
   /** Undo a write (see restoreScript); with `check`, only says what it would do. */
   async restore(step: RestoreStep, check: boolean): Promise<RestoreResult> {
-    if (check) {
-      const res = await this.exec(
-        sh`p=${step.path}; if [ -f "$p" ] && [ ! -L "$p" ]; then sha256sum < "$p" | cut -c1-64; else echo absent; fi`,
-      );
-      return res.stdout.trim() === step.written ? 'restored' : 'left-alone';
-    }
-    const res = await this.exec(restoreScript(step.path, step.backup, step.written));
+    const res = await this.exec(restoreScript(step.path, step.backup, step.written, check));
     const word = res.stdout.trim().split('\n').pop() ?? '';
     if (
       res.code !== 0 ||
@@ -151,6 +157,18 @@ export class Remote implements RemoteShell {
     )
       throw new TaskFailure(`restoring ${step.path} failed`, tail(`${res.stderr}${res.stdout}`));
     return word as RestoreResult;
+  }
+
+  /** Move a file or tree into the backups (see removeScript); false when it was not there. */
+  async remove(path: string, backup: string): Promise<boolean> {
+    const res = await this.exec(removeScript(path, backup));
+    const word = res.stdout.trim();
+    if (res.code !== 0 || (word !== 'kept' && word !== 'absent'))
+      throw new TaskFailure(
+        `moving ${path} to the run's backups failed${this.rootHint(res.stderr)}`,
+        tail(`${res.stderr}${res.stdout}`),
+      );
+    return word === 'kept';
   }
 
   /** Remove backups of all but the newest `keep` runs; returns the run ids removed. */
@@ -168,5 +186,6 @@ function timedOut(what: string, res?: ExecResult): TaskFailure {
 }
 
 export function describeUndo(step: UndoStep): string {
-  return step.op === 'run' ? step.describe : `restore ${step.path}`;
+  if (step.op === 'run') return step.describe;
+  return step.op === 'remove' ? `keep ${step.path} in the run's backups` : `restore ${step.path}`;
 }

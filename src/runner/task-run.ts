@@ -71,6 +71,8 @@ export function recordStep(step: RunStep): RecordedRunStep {
     describe: step.describe,
     script: scriptText(step.script),
     ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
+    ...(step.onlyIf !== undefined ? { onlyIf: scriptText(step.onlyIf) } : {}),
+    ...(step.removes !== undefined ? { removes: scriptText(step.removes) } : {}),
   };
 }
 
@@ -304,6 +306,7 @@ async function runTaskWithin(
     if (steps.length === 0 && verify.length === 0) {
       // nothing happened on the host
     } else if (steps.every((st) => st.op === 'write'))
+      // (A removed tree may hold any cached path: a remove forgets everything, as a run step does.)
       ctx.cache.forgetPaths(steps.map((st) => (st.op === 'write' ? st.path : '')));
     else ctx.cache.invalidate();
     // A plan's note describes what the verify actions would do; once they ran, their results say more.
@@ -402,10 +405,14 @@ async function applyChange(
   index: number,
   printed: StepPrinted[],
 ): Promise<void> {
-  // planProblem has checked that undo and afterUndo hold run steps only.
+  // planProblem has checked that undo holds run and remove steps, and afterUndo run steps only.
   const undo = [...change.undo]
     .reverse()
-    .map((u): UndoRecord => ({ ...recordStep(u as RunStep), task: index }));
+    .map((u): UndoRecord =>
+      u.op === 'remove'
+        ? { op: 'remove', path: u.path, backup: newBackup(ctx.runId), task: index }
+        : { ...recordStep(u as RunStep), task: index },
+    );
   const afterUndo = (change.afterUndo ?? []).map((s) => recordStep(s as RunStep));
   ctx.journal.undo.push(...undo);
   ctx.journal.afterUndo.push(...afterUndo);
@@ -416,16 +423,23 @@ async function applyChange(
       printed.push({ step: step.describe, stdout: out.stdout, stderr: out.stderr });
       continue;
     }
-    const backup = backupId(ctx.runId, randomBytes(6).toString('hex'));
+    const backup = newBackup(ctx.runId);
+    // A removed path is "written" as absent: its undo puts it back unless something is there now.
     const restore: UndoRecord = {
       op: 'restore',
       path: step.path,
       backup,
-      written: sha256Of(step.content),
+      written: step.op === 'write' ? sha256Of(step.content) : 'absent',
       task: index,
     };
     ctx.journal.undo.push(restore);
     await ctx.beforeChange({ task: index, undo: [restore], afterUndo: [] });
-    await ctx.remote.write(step, backup);
+    if (step.op === 'write') await ctx.remote.write(step, backup);
+    else await ctx.remote.remove(step.path, backup);
   }
+}
+
+/** A backup's id on the host, in the run's own directory there. */
+function newBackup(runId: string): string {
+  return backupId(runId, randomBytes(6).toString('hex'));
 }

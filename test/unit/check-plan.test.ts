@@ -68,12 +68,32 @@ const cases: Array<{ what: string; plan: unknown; problem: RegExp | null }> = [
   {
     what: 'a write as undo',
     plan: change({ undo: [write({})] }),
-    problem: /undo\[0\]\.op: undo steps must be run steps/,
+    problem: /undo\[0\]\.op: undo steps must be run or remove steps/,
+  },
+  {
+    what: 'a remove as afterUndo',
+    plan: change({ afterUndo: [{ op: 'remove', path: '/srv/x' }] }),
+    problem: /afterUndo\[0\]\.op: afterUndo steps must be run steps/,
+  },
+  {
+    what: 'a remove of /',
+    plan: change({ undo: [{ op: 'remove', path: '/' }] }),
+    problem: /undo\[0\]\.path: expected an absolute path other than \//,
+  },
+  {
+    what: 'onlyIf on a step (only undo and afterUndo steps have one)',
+    plan: change({ steps: [{ op: 'run', describe: 'r', script: sh`true`, onlyIf: sh`true` }] }),
+    problem: /steps\[0\]\.onlyIf: only undo and afterUndo steps have one/,
+  },
+  {
+    what: 'removes as a plain string',
+    plan: change({ undo: [{ op: 'run', describe: 'r', script: sh`true`, removes: 'echo /x' }] }),
+    problem: /undo\[0\]\.removes must be built with sh/,
   },
   {
     what: 'an unknown op',
     plan: change({ steps: [{ op: 'exec' }] }),
-    problem: /op must be "run" or "write"/,
+    problem: /op must be "run", "write" or "remove"/,
   },
   { what: 'an unknown status', plan: { status: 'changed' }, problem: /status must be/ },
   {
