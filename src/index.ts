@@ -71,6 +71,7 @@ export type { DesiredFile, Attributes, FileTaskParams } from './core/file-change
 export { fileDiff, sensitiveFileDiff, maskLine, MASK } from './core/diff.ts';
 export { maskSecrets, truncate } from './core/secret-mask.ts';
 export { sh, raw, joinScripts, isScript } from './core/shell.ts';
+export { undoGuards } from './core/undo-guards.ts';
 export type { Script, ShellValue } from './core/shell.ts';
 export { ConfigError, TaskFailure } from './core/errors.ts';
 export { sha256 } from './core/probe-script.ts';

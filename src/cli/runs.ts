@@ -31,7 +31,7 @@ export function addRunsCommands(program: Command, redactor: Redactor): void {
   program
     .command('rollback')
     .description(
-      "undo a finished run's changes on its hosts (files edited since are left alone and reported)",
+      "undo a finished run's changes on its hosts (files edited since are left alone and reported, and undo steps that depend on them skipped with the reason; --check shows the plan)",
     )
     .argument('<run-id>')
     .option('-i, --inventory <file>', "inventory to reach the hosts (default: the run's)")
