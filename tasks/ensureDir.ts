@@ -4,6 +4,7 @@ import {
   attributeChange,
   normMode,
   sh,
+  undoGuards,
   Type,
   type Change,
   type FactQuery,
@@ -98,8 +99,16 @@ function createDir(path: string, want: { mode: string; owner: string; group: str
         script: sh`mkdir -- ${path} && chown -- ${`${want.owner}:${want.group}`} ${path} && chmod -- ${want.mode} ${path}`,
       },
     ],
-    // rmdir (not rm -r): if anything else was put inside since, the undo fails loudly instead of deleting it.
-    undo: [{ op: 'run', describe: `rmdir ${path}`, script: sh`rmdir -- ${path}` }],
+    // rmdir (not rm -r), and only if nothing else was put inside since: else it is left, and said so.
+    undo: [
+      {
+        op: 'run',
+        describe: `rmdir ${path}`,
+        script: sh`[ ! -d ${path} ] || rmdir -- ${path}`,
+        onlyIf: undoGuards.emptyDir(path),
+        removes: undoGuards.takes(path),
+      },
+    ],
     effects: [
       {
         kind: 'file',

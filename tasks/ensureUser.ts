@@ -12,6 +12,7 @@ import {
   type Static,
   type Step,
   type UserFact,
+  undoGuards,
   AbsPath,
   AccountName,
 } from 'fleetbook';
@@ -98,6 +99,8 @@ function createGroupChange(w: Wanted): { diff: DiffPart; step: Step; undo: Step;
       op: 'run',
       describe: `groupdel ${w.group}`,
       script: sh`if getent group ${w.group} >/dev/null; then groupdel -- ${w.group}; fi`,
+      onlyIf: undoGuards.noPrimaryUsers(w.group),
+      removes: undoGuards.takes(`group:${w.group}`),
     },
     effect: { kind: 'group', fact: { name: w.group, exists: true, gid: null } },
   };
@@ -152,18 +155,34 @@ function createUser(w: Wanted, home: FileFact, group: GroupFact): Change {
       script: sh`install -d -m 0755 -o ${w.name} -g ${w.group} -- ${w.home}`,
     });
   }
-  // userdel before groupdel: a group cannot be removed while it is a user's primary group.
+  // The home first (rmdir, not rm -r: only if nothing was put in it since), then the user (only if
+  // it owns no file left), then its group (only if no user left has it as primary group): each is
+  // skipped when the one before was, so a rollback never leaves files owned by a deleted user.
   if (skel) {
+    // The skeleton dotfiles go with the home: userdel --remove.
     undo.push({
       op: 'run',
       describe: `userdel --remove ${w.name}`,
       script: sh`userdel --remove -- ${w.name}`,
+      onlyIf: undoGuards.ownsNothing(w.name, w.home),
+      removes: undoGuards.takes(`user:${w.name}`, w.home),
     });
   } else {
-    undo.push({ op: 'run', describe: `userdel ${w.name}`, script: sh`userdel -- ${w.name}` });
-    // rmdir, not rm -r: if something else was put in the home since, undo fails loudly instead of deleting it.
     if (makeHome)
-      undo.push({ op: 'run', describe: `rmdir ${w.home}`, script: sh`rmdir -- ${w.home}` });
+      undo.push({
+        op: 'run',
+        describe: `rmdir ${w.home}`,
+        script: sh`[ ! -d ${w.home} ] || rmdir -- ${w.home}`,
+        onlyIf: undoGuards.emptyDir(w.home),
+        removes: undoGuards.takes(w.home),
+      });
+    undo.push({
+      op: 'run',
+      describe: `userdel ${w.name}`,
+      script: sh`userdel -- ${w.name}`,
+      onlyIf: undoGuards.ownsNothing(w.name),
+      removes: undoGuards.takes(`user:${w.name}`),
+    });
   }
   if (groupUndo !== undefined) undo.push(groupUndo);
   effects.push({

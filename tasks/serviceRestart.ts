@@ -15,6 +15,7 @@ import {
   type ServiceFact,
   type VerifyAction,
   type Static,
+  undoGuards,
 } from 'fleetbook';
 
 const Params = Type.Object(
@@ -256,8 +257,17 @@ export function restartChange(
     steps: [step],
     // A restart cannot be undone. On rollback the runner restores the files this restart depended
     // on, then replays the restart (afterUndo) so the service runs with the restored configuration.
+    // Not when the rollback removed the service (its package purged, its unit file gone).
     undo: [],
-    afterUndo: [step],
+    afterUndo: [
+      {
+        ...step,
+        onlyIf:
+          manager === 'systemd'
+            ? undoGuards.unitPresent(name)
+            : undoGuards.present(`/etc/init.d/${name}`),
+      },
+    ],
     effects: [{ kind: 'service', fact: { name, exists: true, active: 'active' } }],
   };
 }

@@ -4,7 +4,7 @@
  * rather than by starting Python) and djangoSendTestEmail (Django's own mail path, followed to
  * the smarthost in the MTA's log with the judging verifyMail uses).
  */
-import { defineTask, fact, sh, sha256, TaskFailure, Type } from 'fleetbook';
+import { defineTask, fact, sh, sha256, TaskFailure, Type, undoGuards } from 'fleetbook';
 import type { Change, RemoteShell, Step, VerifyAction } from 'fleetbook';
 import {
   formatEntry,
@@ -105,6 +105,7 @@ export const restartApp = defineTask({
       };
     }
     const script = facts.script.path;
+    const code = `/opt/${p.project}`;
     const restart: Step = {
       op: 'run',
       describe: `systemctl daemon-reload; ${script}`,
@@ -121,9 +122,23 @@ export const restartApp = defineTask({
       ],
       // daemon-reload first: a unit file changed by this run is otherwise not the one restarted.
       steps: [restart],
-      // A restart cannot be undone; after an undo it is replayed so the app runs the restored files.
-      undo: [],
-      afterUndo: [restart],
+      // A restart cannot be undone. What its compileall wrote can: the bytecode goes (before the
+      // runner restores the code it was compiled from), and the replay after the undo compiles
+      // the restored code again, unless the rollback removed the app.
+      undo: [
+        {
+          op: 'run',
+          describe: `remove the bytecode compiled under ${code}`,
+          script: sh`[ ! -d ${code} ] || find ${code} -depth -type d -name __pycache__ -exec rm -rf -- {} +`,
+          removes: sh`[ ! -d ${code} ] || find ${code} -type d -name __pycache__`,
+        },
+      ],
+      afterUndo: [
+        {
+          ...restart,
+          onlyIf: sh`${undoGuards.present(script)}${undoGuards.unitPresent(`${p.project}.service`)}`,
+        },
+      ],
       effects: [
         { kind: 'service', fact: { name: `${p.project}.service`, exists: true, active: 'active' } },
       ],
@@ -153,7 +168,7 @@ export const djangoMigrate = defineTask({
   prepare: (p) => Promise.resolve({ code: codeHash(p.code, p.project) }),
   probe: (p) => ({
     django: fact.packages(['python3-django']),
-    db: fact.file(`/var/opt/${p.project}/db.sqlite3`),
+    db: fact.file(dbPath(p.project)),
     stamp: fact.file(migrateStamp(p.project)),
   }),
   plan: (p, facts, prepared) => {
@@ -171,7 +186,9 @@ export const djangoMigrate = defineTask({
       status: 'change',
       changes: [
         {
-          summary: `run manage.py migrate as ${P} (${why}; a migration cannot be undone)`,
+          summary: facts.db.exists
+            ? `run manage.py migrate as ${P} (${why}; a migration cannot be undone)`
+            : `run manage.py migrate as ${P} (${why}; undo keeps the new database in the run's backups)`,
           diff: [{ kind: 'item', sign: '~', text: `run: manage.py migrate (as ${P})` }],
           steps: [
             {
@@ -188,7 +205,9 @@ export const djangoMigrate = defineTask({
               group: P,
             },
           ],
-          undo: [],
+          // A database this run created is taken away by the undo, but kept, not deleted: by then
+          // the app may have written to it. One that existed is left as the migration made it.
+          undo: facts.db.exists ? [] : [{ op: 'remove', path: dbPath(P) }],
           effects: [
             {
               kind: 'file',
@@ -209,6 +228,10 @@ export const djangoMigrate = defineTask({
     };
   },
 });
+
+function dbPath(project: string): string {
+  return `/var/opt/${project}/db.sqlite3`;
+}
 
 function migrateStamp(project: string): string {
   return `/var/opt/${project}/.fleetbook-migrated`;

@@ -15,6 +15,7 @@ import {
   wholeFileProbe,
   type Change,
   type Step,
+  undoGuards,
 } from 'fleetbook';
 
 /** `key value` lines of a postfix lookup table, as `postmap -s` prints them (tab-separated), sorted. */
@@ -179,7 +180,8 @@ export const postfixReload = defineTask({
             {
               op: 'run',
               describe: 'restart postfix (restored configuration)',
-              script: sh`if systemctl cat postfix.service >/dev/null 2>&1; then systemctl restart postfix; fi`,
+              script: sh`systemctl restart postfix`,
+              onlyIf: undoGuards.unitPresent('postfix.service'),
             },
           ],
           effects: [
