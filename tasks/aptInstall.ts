@@ -20,6 +20,7 @@ import {
   type Step,
   PackageName,
 } from 'fleetbook';
+import { ETC_FUNCTIONS } from './apt-etc.ts';
 
 const DebconfType = Type.Union([
   Type.Literal('string'),
@@ -460,9 +461,9 @@ export const aptInstall = defineTask({
       // Packages the install replaces (a conflicting MTA) are stopped cleanly first, as for a removal.
       // dpkg's state before and after is recorded for the undo, even when the install failed midway.
       const rec = installRecord(missing);
-      const script = sh`${apt}mkdir -p -m 0700 ${RECORDS}; fb_installed > ${`${rec}.before`}
+      const script = sh`${apt}${ETC_FUNCTIONS}mkdir -p -m 0700 ${RECORDS}; fb_installed > ${`${rec}.before`}; fb_etc_before ${rec}
 fb_rm=$(fb_removed_by install ${missing}); [ -z "$fb_rm" ] || fb_stop_units $fb_rm\n${retry}\nfb_rc=$?
-fb_installed > ${`${rec}.after`}; fb_record ${rec}; fb_reset_gone; exit $fb_rc`;
+fb_installed > ${`${rec}.after`}; fb_record ${rec}; fb_etc_record ${rec}; fb_reset_gone; exit $fb_rc`;
       changes.push({
         summary: `install package${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`,
         diff: missing.map((n): DiffPart => ({ kind: 'item', sign: '+', text: `package ${n}` })),
@@ -470,18 +471,22 @@ fb_installed > ${`${rec}.after`}; fb_record ${rec}; fb_reset_gone; exit $fb_rc`;
         // Purged, not removed: they were absent, config files included; so are the dependencies the
         // install pulled in, as dpkg's state before and after it says (only those still installed).
         // What it removed or upgraded is installed again at the version it had, where the mirror
-        // still has it (else the undo fails, and says so).
+        // still has it (else the undo fails, and says so). Then what its maintainer scripts did to
+        // /etc is put back (apt-etc.ts).
         undo: [
           {
             op: 'run',
             describe: `apt-get purge ${missing.join(' ')} and the dependencies installed with them`,
-            script: sh`${apt}fb_new=${missing.join('\n')}; [ ! -f ${rec} ] || fb_new=$(cat ${rec})
+            script: sh`${apt}${ETC_FUNCTIONS}fb_new=${missing.join('\n')}; [ ! -f ${rec} ] || fb_new=$(cat ${rec})
 fb_new=$(printf '%s\n' $fb_new | while IFS= read -r p; do dpkg-query -W -f='\${db:Status-Abbrev}\n' -- "$p" 2>/dev/null | grep -q '^ii' && echo "$p"; done)
 fb_rc=0
 if [ -n "$fb_new" ]; then fb_stop_units $fb_new; fb_apt purge -y -- $fb_new || fb_rc=$?; fi
 if [ "$fb_rc" = 0 ] && [ -s ${`${rec}.restore`} ]; then fb_apt install -y --no-install-recommends --allow-downgrades ${DPKG_OPTS} -- $(cat ${`${rec}.restore`}) || fb_rc=$?; fi
+[ "$fb_rc" != 0 ] || fb_etc_undo ${rec} || fb_rc=$?
 [ "$fb_rc" != 0 ] || rm -f -- ${rec} ${`${rec}.restore`}
 fb_reset_gone; exit $fb_rc`,
+            // For rollback --check: the purged packages' files (units included) are gone after it.
+            removes: sh`fb_new=${missing.join('\n')}; [ ! -f ${rec} ] || fb_new=$(cat ${rec}); dpkg-query -L -- $fb_new 2>/dev/null || true`,
           },
         ],
         effects: [

@@ -141,11 +141,18 @@ test('missing packages, fresh index -> install only; undo purges; effects mark t
     /\*'Unable to locate package'\*\|\*'has no installation candidate'\*\) .*fb_apt update && .*&& fb_apt install/,
   );
   // dpkg's state before and after the install is kept on the host for the undo ...
-  const rec = /fb_installed > (\/var\/lib\/fleetbook\/installs\/[0-9a-f]{16})\.before\n/.exec(
+  const rec = /fb_installed > (\/var\/lib\/fleetbook\/installs\/[0-9a-f]{16})\.before;/.exec(
     s,
   )?.[1];
   assert.ok(rec !== undefined, s);
-  assert.match(s, new RegExp(`\\nfb_installed > ${rec}\\.after; fb_record ${rec}; fb_reset_gone`));
+  assert.match(
+    s,
+    new RegExp(
+      `\\nfb_installed > ${rec}\\.after; fb_record ${rec}; fb_etc_record ${rec}; fb_reset_gone`,
+    ),
+  );
+  // ... with what its maintainer scripts did to /etc (see apt-etc.test.ts)
+  assert.match(s, new RegExp(`fb_installed > ${rec}\\.before; fb_etc_before ${rec}\\n`));
   // ... which purges what the install added, dependencies included (the named packages when
   // there is no record), stopping their services first, and restores what it removed or upgraded
   const undo = tail(script(c?.undo[0] ? { ...c, steps: c.undo } : undefined));
@@ -155,6 +162,10 @@ test('missing packages, fresh index -> install only; undo purges; effects mark t
   );
   assert.match(undo, /fb_stop_units \$fb_new; fb_apt purge -y -- \$fb_new/);
   assert.match(undo, new RegExp(`--allow-downgrades .* -- \\$\\(cat ${rec}\\.restore\\)`));
+  assert.match(
+    undo,
+    new RegExp(`\\[ "\\$fb_rc" != 0 \\] \\|\\| fb_etc_undo ${rec} \\|\\| fb_rc=\\$\\?\\n`),
+  );
   // ... and, for check mode's later tasks, what the install would put on the host
   assert.deepEqual(c?.effects, [
     {
