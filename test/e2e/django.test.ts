@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import YAML from 'yaml';
 import { labSsh, readLabMail, type LabInfo, type LabMail } from '../../src/lab/index.ts';
 import {
   assertHealthy,
@@ -20,25 +19,20 @@ import {
   taskEnds,
   type CliResult,
 } from './helpers.ts';
+import {
+  developmentVars,
+  DJANGO_PLAYBOOK,
+  writeDjangoInventory,
+  type DevVars,
+} from './django-lab.ts';
 
 const HOSTS = OWNED.django;
 const LIMIT = HOSTS.join(',');
-const PLAYBOOK = 'playbooks/django-production.ts';
+const PLAYBOOK = DJANGO_PLAYBOOK;
 const P = 'fbdemo';
 const SETTINGS = `/etc/opt/${P}/settings.py`;
 /** The app's restart handler, as the play names it: the role's name, then the handler's. */
 const RESTART = 'django-app: restart';
-
-interface Admin {
-  name: string;
-  email: string;
-}
-interface DevVars {
-  domain: string;
-  admins: Admin[];
-  smarthost: { host: string; port: number; user: string };
-  [k: string]: unknown;
-}
 
 let info: LabInfo;
 let work: string;
@@ -46,31 +40,8 @@ let secrets: string;
 let inventory: string;
 let devVars: DevVars;
 
-/** The lab hosts' connection settings, the development inventory's vars, the lab smarthost. */
-async function writeInventory(
-  file: string,
-  change: (vars: DevVars) => void = () => undefined,
-): Promise<string> {
-  const labInv = YAML.parse(await readFile(info.inventoryPath, 'utf8')) as {
-    defaults: Record<string, unknown>;
-    hosts: Record<string, unknown>;
-  };
-  const vars = structuredClone(devVars);
-  vars.smarthost = {
-    host: info.smarthost.host,
-    port: info.smarthost.port,
-    user: info.smarthost.user,
-  };
-  change(vars);
-  const inv = {
-    environment: 'development',
-    defaults: labInv.defaults,
-    vars,
-    hosts: Object.fromEntries(HOSTS.map((h) => [h, labInv.hosts[h]])),
-    groups: { django: { hosts: [...HOSTS] } },
-  };
-  await writeFile(file, YAML.stringify(inv));
-  return file;
+function writeInventory(file: string, change?: (vars: DevVars) => void): Promise<string> {
+  return writeDjangoInventory(info, HOSTS, file, devVars, change);
 }
 
 function run(
@@ -155,10 +126,7 @@ before(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'fb-django-e2e-'));
   await chmod(work, 0o700);
   secrets = path.join(work, 'secrets');
-  const dev = YAML.parse(
-    await readFile(path.join(ROOT, 'inventories/development.yaml'), 'utf8'),
-  ) as { vars: DevVars };
-  devVars = dev.vars;
+  devVars = await developmentVars();
   assert.ok(
     devVars.admins.length >= 2,
     'development.yaml needs two admins (the admin-change test edits the second)',

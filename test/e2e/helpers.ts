@@ -28,10 +28,11 @@ export const HOSTS = {
   jump: ['lab43', 'lab44'],
   exec: ['lab45'],
   results: ['lab46'],
+  restore: ['lab47', 'lab48'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Every file asks for the same lab size, so no file shrinks or grows it under another. */
-export const LAB_SIZE = 46;
+export const LAB_SIZE = 48;
 
 /**
  * The lab every e2e file shares, started (or reused) once per file, with this file's hosts reset
