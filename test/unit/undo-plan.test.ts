@@ -100,7 +100,9 @@ const CASES: readonly Case[] = [
   },
   {
     what: 'something else was put in the directory since: the rmdir is skipped, naming it',
-    since: (dir) => writeFileSync(join(dir, 'app', 'other'), 'y'),
+    since: (dir) => {
+      writeFileSync(join(dir, 'app', 'other'), 'y');
+    },
     check: [
       'would remove DIR/app/conf',
       'rmdir DIR/app: SKIPPED: DIR/app is not empty: it holds DIR/app/other',
