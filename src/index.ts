@@ -72,6 +72,7 @@ export { fileDiff, sensitiveFileDiff, maskLine, MASK } from './core/diff.ts';
 export { maskSecrets, truncate } from './core/secret-mask.ts';
 export { sh, raw, joinScripts, isScript } from './core/shell.ts';
 export { undoGuards } from './core/undo-guards.ts';
+export type { ParamRule } from './core/param-rules.ts';
 export type { Script, ShellValue } from './core/shell.ts';
 export { ConfigError, TaskFailure } from './core/errors.ts';
 export { sha256 } from './core/probe-script.ts';

@@ -58,21 +58,9 @@ async function localContent(p: CopyFileParams, root: string): Promise<Buffer> {
 export const copyFile = defineTask({
   type: 'copyFile',
   params: Params,
+  rules: [{ exactlyOne: ['src', 'content'] }],
   check: (params) => {
-    const label = `copyFile "${params.dest}"`;
-    if (params.src !== undefined && params.content !== undefined) {
-      throw new ConfigError('give either src (a local file) or content (inline text), not both', {
-        task: label,
-        field: 'src',
-      });
-    }
-    if (params.src === undefined && params.content === undefined) {
-      throw new ConfigError(
-        'give the file as src (a local file path) or content (inline text); neither was given',
-        { task: label, field: 'src' },
-      );
-    }
-    checkValidate(params.validate, label);
+    checkValidate(params.validate, `copyFile "${params.dest}"`);
   },
   describe: (p) => p.dest,
   // The local file is read on the controller before any host is touched.

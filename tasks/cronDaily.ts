@@ -65,25 +65,13 @@ function checkShebang(script: string, p: CronDailyParams, field: 'script' | 'src
 export const cronDaily = defineTask({
   type: 'cronDaily',
   params: Params,
+  // vars fill a template (src); an inline script is used as it is.
+  rules: [{ exactlyOne: ['script', 'src'] }, { when: 'script', forbid: ['vars'] }],
   check: (params) => {
     if (!/^[A-Za-z0-9_-]+$/.test(params.name)) {
       throw new ConfigError(
         'name must contain only letters, digits, underscore and hyphen (run-parts silently skips other names, so this job would never run)',
         { task: label(params), field: 'name' },
-      );
-    }
-    if ((params.script === undefined) === (params.src === undefined)) {
-      throw new ConfigError(
-        params.script === undefined
-          ? 'give the job as script (its content) or src (a template path); neither was given'
-          : 'give either script (the content) or src (a template path), not both',
-        { task: label(params), field: 'script' },
-      );
-    }
-    if (params.vars !== undefined && params.src === undefined) {
-      throw new ConfigError(
-        'vars only applies to a template (src); an inline script is used as it is',
-        { task: label(params), field: 'vars' },
       );
     }
     if (params.script !== undefined) checkShebang(params.script, params, 'script');

@@ -12,6 +12,7 @@ import type {
 } from './facts.ts';
 import type { HostFacts } from './host-facts.ts';
 import { validate } from './schema.ts';
+import { ruleProblems, type ParamRule } from './param-rules.ts';
 import { ConfigError } from './errors.ts';
 import { projectRoot, templatesRoot } from './project.ts';
 import type { Script } from './shell.ts';
@@ -228,6 +229,12 @@ export interface TaskDefinition<
    * task is built, after schema validation; throw ConfigError naming the field.
    */
   readonly check?: (params: Static<S>) => void;
+  /**
+   * Rules across fields, as data ("exactly one of src or content", "target only when state is
+   * link"): checked when the task is built, after the schema and before `check`, each problem
+   * naming its field; the task reference lists them.
+   */
+  readonly rules?: readonly ParamRule<Static<S>>[];
   /** Controller-side work before any host is touched (render a template, read a local file). May throw ConfigError. */
   readonly prepare?: (params: Static<S>, host: HostView, ctx: PrepareContext) => R | Promise<R>;
   /** The facts to read on the host (read-only). */
@@ -331,7 +338,11 @@ export function defineTask<
   Res extends object = object,
 >(
   def: TaskDefinition<S, P, R, Res>,
-): TaskFactory<S, Res> & { readonly type: string; readonly schema: S } {
+): TaskFactory<S, Res> & {
+  readonly type: string;
+  readonly schema: S;
+  readonly rules: readonly ParamRule<Static<S>>[];
+} {
   const factory = (params: Static<S>, options: TaskOptions = {}): Task<Res & ChangedResult> => {
     const label = options.name !== undefined ? `${def.type} "${options.name}"` : def.type;
     if (
@@ -346,6 +357,15 @@ export function defineTask<
         },
       );
     const checked = validate(def.params, params, { task: label });
+    const broken = ruleProblems(def.rules ?? [], checked)[0];
+    if (broken !== undefined)
+      throw new ConfigError(`${broken.field}: ${broken.message}`, {
+        task:
+          options.name === undefined && def.describe !== undefined
+            ? `${def.type} "${def.describe(checked)}"`
+            : label,
+        field: broken.field,
+      });
     def.check?.(checked);
     const title = options.name ?? `${def.type} ${def.describe?.(checked) ?? ''}`.trim();
     return {
@@ -382,7 +402,7 @@ export function defineTask<
       },
     };
   };
-  return Object.assign(factory, { type: def.type, schema: def.params });
+  return Object.assign(factory, { type: def.type, schema: def.params, rules: def.rules ?? [] });
 }
 
 /** The project's directories, read when a task is prepared (the playbook's project is known then). */

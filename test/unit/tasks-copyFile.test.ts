@@ -24,13 +24,10 @@ test('exactly one of src and content, said clearly', () => {
     () => copyFile({ dest: '/etc/app/x', src: 'a', content: 'b' }),
     (e: unknown) =>
       e instanceof ConfigError &&
-      e.message === 'give either src (a local file) or content (inline text), not both' &&
+      e.message === 'content: give only one of src or content, not src and content' &&
       e.describe().startsWith('task copyFile "/etc/app/x": '),
   );
-  assert.throws(
-    () => copyFile({ dest: '/etc/app/x' }),
-    /give the file as src \(a local file path\) or content \(inline text\); neither was given/,
-  );
+  assert.throws(() => copyFile({ dest: '/etc/app/x' }), /src: give src or content; none was given/);
 });
 
 test('params are checked when the task is built', () => {

@@ -62,12 +62,12 @@ test('the script must start with #!', async () => {
 test('exactly one of script and src; vars only with src; unknown fields', () => {
   assert.throws(
     () => cronDaily({ name: 'backup', script: SCRIPT, src: 'backup-job.ejs' }),
-    /give either script \(the content\) or src \(a template path\), not both/,
+    /src: give only one of script or src, not script and src/,
   );
-  assert.throws(() => cronDaily({ name: 'backup' }), /neither was given/);
+  assert.throws(() => cronDaily({ name: 'backup' }), /script: give script or src; none was given/);
   assert.throws(
     () => cronDaily({ name: 'backup', script: SCRIPT, vars: { a: 1 } }),
-    /vars only applies to a template/,
+    /vars: not allowed when script is given/,
   );
   assert.throws(
     // @ts-expect-error a misspelled parameter must not compile (and fails validation at run time)
