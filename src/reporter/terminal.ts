@@ -123,7 +123,7 @@ export function terminalReporter(
       }
       case 'rollback':
         out(
-          `${e.host.padEnd(hostWidth)}  ${(e.ok ? c.magenta : c.red)('rollback'.padEnd(12))}  ${e.step}${e.ok ? '' : `: FAILED ${e.message ?? ''}`}\n`,
+          `${e.host.padEnd(hostWidth)}  ${(e.ok ? c.magenta : e.skipped === true ? c.yellow : c.red)('rollback'.padEnd(12))}  ${e.step}${e.ok ? '' : e.skipped === true ? `: ${e.message ?? ''}` : `: FAILED ${e.message ?? ''}`}\n`,
         );
         break;
       case 'host-end':

@@ -90,6 +90,8 @@ export type RunEvent =
       readonly host: string;
       readonly step: string;
       readonly ok: boolean;
+      /** Left alone on purpose: changed since the run, or a step whose onlyIf check said no. */
+      readonly skipped?: boolean;
       readonly message?: string;
     }
   | { readonly type: 'host-end'; readonly recap: HostRecap }
@@ -110,13 +112,19 @@ export type Emit = (event: RunEvent) => void;
 /** The event for one step of a host's rollback (or for why the host could not be rolled back). */
 export function rollbackEvent(
   host: string,
-  r: { readonly step: string; readonly ok: boolean; readonly message?: string | undefined },
+  r: {
+    readonly step: string;
+    readonly ok: boolean;
+    readonly skipped?: boolean | undefined;
+    readonly message?: string | undefined;
+  },
 ): RunEvent {
   return {
     type: 'rollback',
     host,
     step: r.step,
     ok: r.ok,
+    ...(r.skipped === true ? { skipped: true } : {}),
     ...(r.message !== undefined ? { message: r.message } : {}),
   };
 }

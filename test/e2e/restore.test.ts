@@ -118,3 +118,70 @@ test('fleetbook rollback of a successful first run leaves each fresh host as it 
     assertSameState(host, fresh.get(host) ?? '', await hostState(host), 'fleetbook rollback');
   });
 });
+
+/** A rollback's steps as the terminal shows them for a host, `would` taken out of a --check's. */
+function rollbackSteps(r: CliResult, host: string): string[] {
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith(`${host} `) && / rollback /.test(l))
+    .map((l) =>
+      l
+        .replace(/^\S+ +rollback +/, '')
+        .replace(/\bwould (\w)/, '$1')
+        .replace(/\bwould skip\b/, 'skip'),
+    );
+}
+
+test('rolling back an older run after a later one: planned against the live host, --check shows that plan, nothing half-removed', async (t) => {
+  const host = DJANGO ?? '';
+  const first = await deploy('django', false);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  const firstId = first.events.find((e) => e.type === 'run-start')?.runId ?? '';
+  // A later run changes settings.py (another admin address); the app writes its database meanwhile.
+  const later = await writeDjangoInventory(
+    info,
+    [DJANGO ?? ''],
+    path.join(work, 'django-later.yaml'),
+    await developmentVars(),
+    (v) => {
+      const a = v.admins[0];
+      if (a !== undefined) a.email = 'later@example.org';
+    },
+  );
+  const second = await fleetbook(
+    ['run', DJANGO_PLAYBOOK, '-i', later, '--limit', host, '--json', '--skip-tags', 'mail'],
+    env,
+  );
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.ok(
+    taskEnds(second, host).some((e) => e.outcome === 'changed' && e.task.includes('settings.py')),
+  );
+
+  const plan = await fleetbook(['rollback', firstId, '--check'], env);
+  assert.equal(plan.code, 2, plan.stdout + plan.stderr);
+  const rb = await fleetbook(['rollback', firstId], env);
+  assert.equal(rb.code, 2, rb.stdout + rb.stderr);
+  const done = rollbackSteps(rb, host);
+  t.diagnostic(`the rollback of ${firstId} on ${host}:\n${done.join('\n')}`);
+  assert.deepEqual(rollbackSteps(plan, host), done, '--check showed another plan');
+  // What the later run changed is left alone and said so; what depends on it is skipped with
+  // the reason; nothing failed halfway.
+  assert.ok(
+    done.some((l) =>
+      /^restore \/etc\/opt\/fbdemo\/settings\.py: left alone: .* changed since this run wrote it$/.test(
+        l,
+      ),
+    ),
+    done.join('\n'),
+  );
+  assert.ok(
+    done.some((l) => /^rmdir \/etc\/opt\/fbdemo: skipped: \/etc\/opt\/fbdemo is not empty/.test(l)),
+    done.join('\n'),
+  );
+  assert.deepEqual(
+    done.filter((l) => /FAILED/.test(l)),
+    [],
+    'undo steps failed halfway',
+  );
+  await assertHealthy([host]);
+});

@@ -99,7 +99,7 @@ test('fleetbook rollback RUN_ID undoes a finished run; a file edited since is le
   assert.equal(rb.code, 2, rb.stdout);
   assert.match(
     rb.stdout,
-    /lab8 +rollback +restore \/etc\/fb-rb\/existing\.conf: FAILED left alone: \/etc\/fb-rb\/existing\.conf changed since this run wrote it/,
+    /lab8 +rollback +restore \/etc\/fb-rb\/existing\.conf: left alone: \/etc\/fb-rb\/existing\.conf changed since this run wrote it/,
   );
   assert.equal(await state('lab6'), before[0]);
   assert.equal(await state('lab7'), before[1]);
