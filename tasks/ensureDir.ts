@@ -9,6 +9,8 @@ import {
   type Change,
   type FactQuery,
   type FileFact,
+  type Plan,
+  type Static,
   AbsPath,
   AccountName,
   Mode,
@@ -35,52 +37,59 @@ function ancestors(path: string): string[] {
   return parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
 }
 
+type DirParams = Static<typeof Params>;
+
+/** What a directory's plan reads: the accounts, every ancestor, the directory. */
+export function directoryProbe(p: DirParams): Record<string, FactQuery> {
+  const path = p.path.replace(/\/+$/, '') || '/';
+  const spec: Record<string, FactQuery> = accountProbe(p.owner ?? 'root', p.group ?? 'root');
+  for (const a of ancestors(path)) spec[`parent:${a}`] = fact.file(a);
+  spec.dir = fact.file(path);
+  return spec;
+}
+
 /** A directory with mode, owner and group; missing parents are created root:root 0755 like `mkdir -p`. */
 export const ensureDir = defineTask({
   type: 'ensureDir',
   params: Params,
   describe: (p) => p.path,
-  probe: (p) => {
-    const path = p.path.replace(/\/+$/, '') || '/';
-    const spec: Record<string, FactQuery> = accountProbe(p.owner ?? 'root', p.group ?? 'root');
-    for (const a of ancestors(path)) spec[`parent:${a}`] = fact.file(a);
-    spec.dir = fact.file(path);
-    return spec;
-  },
-  plan: (p, facts) => {
-    const path = p.path.replace(/\/+$/, '') || '/';
-    const want = {
-      mode: normMode(p.mode ?? '0755'),
-      owner: p.owner ?? 'root',
-      group: p.group ?? 'root',
-    };
-    const dir = facts.dir as FileFact;
-    const noAccount = missingAccount(facts, want.owner, want.group, path);
-    if (noAccount !== null) return { status: 'fail', message: noAccount };
-    const changes: Change[] = [];
-    for (const a of ancestors(path)) {
-      const parent = facts[`parent:${a}`] as FileFact;
-      if (parent.exists && parent.type !== 'directory') {
-        return { status: 'fail', message: `${a} exists and is not a directory` };
-      }
-      if (!parent.exists)
-        changes.push(createDir(a, { mode: '0755', owner: 'root', group: 'root' }));
-    }
-    if (dir.exists && dir.type !== 'directory') {
-      return {
-        status: 'fail',
-        message: `${path} exists and is a ${dir.type ?? 'special file'}, not a directory`,
-      };
-    }
-    if (!dir.exists) {
-      changes.push(createDir(path, want));
-    } else {
-      const attrs = attributeChange(dir, want, 'directory');
-      if (attrs !== null) changes.push(attrs);
-    }
-    return changes.length === 0 ? { status: 'ok' } : { status: 'change', changes };
-  },
+  probe: directoryProbe,
+  plan: (p, facts) => planDirectory(p, facts),
 });
+
+/** The plan of ensureDir (and of `file` with state directory), from directoryProbe's facts. */
+export function planDirectory(p: DirParams, facts: Readonly<Record<string, unknown>>): Plan {
+  const path = p.path.replace(/\/+$/, '') || '/';
+  const want = {
+    mode: normMode(p.mode ?? '0755'),
+    owner: p.owner ?? 'root',
+    group: p.group ?? 'root',
+  };
+  const dir = facts.dir as FileFact;
+  const noAccount = missingAccount(facts, want.owner, want.group, path);
+  if (noAccount !== null) return { status: 'fail', message: noAccount };
+  const changes: Change[] = [];
+  for (const a of ancestors(path)) {
+    const parent = facts[`parent:${a}`] as FileFact;
+    if (parent.exists && parent.type !== 'directory') {
+      return { status: 'fail', message: `${a} exists and is not a directory` };
+    }
+    if (!parent.exists) changes.push(createDir(a, { mode: '0755', owner: 'root', group: 'root' }));
+  }
+  if (dir.exists && dir.type !== 'directory') {
+    return {
+      status: 'fail',
+      message: `${path} exists and is a ${dir.type ?? 'special file'}, not a directory`,
+    };
+  }
+  if (!dir.exists) {
+    changes.push(createDir(path, want));
+  } else {
+    const attrs = attributeChange(dir, want, 'directory');
+    if (attrs !== null) changes.push(attrs);
+  }
+  return changes.length === 0 ? { status: 'ok' } : { status: 'change', changes };
+}
 
 function createDir(path: string, want: { mode: string; owner: string; group: string }): Change {
   return {

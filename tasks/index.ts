@@ -4,6 +4,7 @@ export { command, type CommandParams, type CommandResult } from './command.ts';
 export { copyFile, type CopyFileParams } from './copyFile.ts';
 export { cronDaily, type CronDailyParams } from './cronDaily.ts';
 export { ensureDir } from './ensureDir.ts';
+export { file, type FileParams } from './file.ts';
 export { ensureService, type EnsureServiceParams } from './ensureService.ts';
 export { ensureUser, type EnsureUserParams, type EnsureUserResult } from './ensureUser.ts';
 export { serviceRestart, type ServiceRestartParams } from './serviceRestart.ts';

@@ -76,6 +76,8 @@ export interface FileFact {
   readonly lineHashes?: readonly string[];
   /** Modification time, seconds since the epoch. */
   readonly mtime: number | null;
+  /** What a symlink points to, as it is written (set for symlinks only). */
+  readonly linkTarget?: string;
   /**
    * Set when the probe could not read the file, or could not look into its directory (not running
    * as root): the fact is then a guess, and the runner does not plan from it.

@@ -122,6 +122,9 @@ function scriptFor(queries: readonly FactQuery[], w: Wanted, m: string, asRoot: 
       mark('sums'),
       sh`set --\nfor p in ${ps}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; fi; done\n`,
       sh`sums=; if [ $# -gt 0 ]; then sums=$(sha256sum -- "$@" 2>/dev/null); fi; printf '%s\n' "$sums"\n`,
+      // Symlinks' targets (readlink only runs for a path that is one).
+      mark('links'),
+      sh`for p in ${ps}; do if [ -L "$p" ]; then printf '%s\t%s\n' "$p" "$(readlink -- "$p")"; fi; done\n`,
     );
   }
   if (w.packages.size > 0)
@@ -212,6 +215,21 @@ function parseSums(lines: readonly string[]): Map<string, string> {
     out.set(escaped ? name.replace(/\\\\/g, '\\') : name, hash);
   }
   return out;
+}
+
+/** `PATH<TAB>TARGET` lines; a path is cut at its first tab. */
+function parseLinks(lines: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of lines) {
+    const tab = line.indexOf('\t');
+    if (tab > 0) out.set(line.slice(0, tab), line.slice(tab + 1));
+  }
+  return out;
+}
+
+function withLink(f: FileFact, links: ReadonlyMap<string, string>): FileFact {
+  const target = f.type === 'symlink' ? links.get(f.path) : undefined;
+  return target === undefined ? f : { ...f, linkTarget: target };
 }
 
 /** `stat: cannot statx '/etc/x/y': Permission denied` names the path quoted, one way or another. */
@@ -358,6 +376,7 @@ export function buildProbeScript(queries: readonly FactQuery[], asRoot = true): 
       const s = sections(stdout, marker);
       const stats = parseStats(s.get('stat') ?? []);
       const sums = parseSums(s.get('sums') ?? []);
+      const links = parseLinks(s.get('links') ?? []);
       const denied = s.get('staterr') ?? [];
       const passwd = byName(s.get('passwd'));
       const groups = byName(s.get('group'));
@@ -366,7 +385,7 @@ export function buildProbeScript(queries: readonly FactQuery[], asRoot = true): 
       return queries.map((q, i): Fact => {
         switch (q.kind) {
           case 'file':
-            return parseFile(q, stats, sums, s.get(`c${i}`), denied);
+            return withLink(parseFile(q, stats, sums, s.get(`c${i}`), denied), links);
           case 'packages':
             return parsePackages(q.names, dpkg);
           case 'user':

@@ -74,7 +74,11 @@ async function fourPasses(
     taskEnds(a2).every((e) => e.outcome === 'ok'),
     JSON.stringify(taskEnds(a2)),
   );
+  changedBy = a1.events.find((e) => e.type === 'run-start')?.runId ?? '';
 }
+
+/** The run of the last fourPasses that made the changes, for a rollback test. */
+let changedBy = '';
 
 test('ensureDir: parents, mode and owner', () =>
   fourPasses(
@@ -89,6 +93,65 @@ test('ensureDir: parents, mode and owner', () =>
       assert.equal((await onHost(h, 'stat -c "%a %U" /srv/fb-e2e')).trim(), '755 root');
     },
   ));
+
+/**
+ * Paths as `file` sees them: type, mode, owner, content hash or link target, and the mtime of
+ * what is not a symlink (a repointed link is made anew; its own time is not kept).
+ */
+function fileState(paths: readonly string[]): Promise<string> {
+  return onHost(
+    HOST,
+    paths
+      .map(
+        (p) =>
+          `if [ -L '${p}' ]; then stat -c '%n %F %a %U %G' '${p}'; readlink '${p}'; elif [ -e '${p}' ]; then stat -c '%n %F %a %U %G %Y' '${p}'; [ ! -f '${p}' ] || sha256sum < '${p}'; else echo 'absent ${p}'; fi`,
+      )
+      .join('; '),
+  );
+}
+
+test('file: absent (a file, a tree), link (new, repointed, forced over a file), touch, directory; rollback puts back bytes, mode, owner and mtime', async () => {
+  await onHost(
+    HOST,
+    [
+      'rm -rf /etc/fb-file /srv/fb-file-tree /srv/fb-file-dir /var/log/fb-file.log',
+      'mkdir -p /etc/fb-file /srv/fb-file-tree/sub',
+      "printf 'old\n' > /etc/fb-file/old.conf && chown daemon:daemon /etc/fb-file/old.conf && chmod 0600 /etc/fb-file/old.conf && touch -d 2020-01-02 /etc/fb-file/old.conf",
+      "printf 'deep\n' > /srv/fb-file-tree/sub/f && chown -R nobody /srv/fb-file-tree",
+      "printf 'target\n' > /etc/fb-file/target.conf",
+      "printf 'in the way\n' > /etc/fb-file/in-the-way && touch -d 2021-03-04 /etc/fb-file/in-the-way",
+      'ln -s a /etc/fb-file/repoint',
+    ].join(' && '),
+  );
+  const paths = [
+    '/etc/fb-file/old.conf',
+    '/srv/fb-file-tree',
+    '/srv/fb-file-tree/sub/f',
+    '/etc/fb-file/app.conf',
+    '/etc/fb-file/repoint',
+    '/etc/fb-file/in-the-way',
+    '/var/log/fb-file.log',
+    '/srv/fb-file-dir',
+  ];
+  const before = await fileState(paths);
+  await fourPasses(
+    'file',
+    /file \/etc\/fb-file\/old\.conf \(0600 daemon:daemon, 4 bytes\).*directory \/srv\/fb-file-tree and everything in it.*symlink \/etc\/fb-file\/repoint -> a.*symlink \/etc\/fb-file\/repoint -> b/,
+    paths,
+    async (h) => {
+      assert.equal(
+        await onHost(
+          h,
+          'ls /etc/fb-file; readlink /etc/fb-file/app.conf /etc/fb-file/repoint /etc/fb-file/in-the-way; stat -c "%a %U %G %s" /var/log/fb-file.log /srv/fb-file-dir; ls -d /srv/fb-file-tree 2>&1 || true',
+        ),
+        "app.conf\nin-the-way\nrepoint\ntarget.conf\n/etc/fb-file/target.conf\nb\ntarget.conf\n640 root adm 0\n750 root root 4096\nls: cannot access '/srv/fb-file-tree': No such file or directory\n",
+      );
+    },
+  );
+  const rb = await fleetbook(['rollback', changedBy]);
+  assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+  assert.equal(await fileState(paths), before, 'the rollback did not put every path back');
+});
 
 test('ensureUser: a system user', () =>
   fourPasses('ensureUser', /user fbapp/, [], async (h) => {

@@ -52,6 +52,8 @@ test('file facts: absent, regular file with content, line hashes, directory, sym
   assert.equal(sub?.type, 'directory');
   assert.equal(link?.type, 'symlink');
   assert.equal(link?.content, undefined, 'a symlink is not read through');
+  assert.equal(link?.linkTarget, f, 'what the symlink points to');
+  assert.equal(content?.linkTarget, undefined, 'only symlinks have a target');
 });
 
 test('content that looks like a block marker cannot forge a block', () => {

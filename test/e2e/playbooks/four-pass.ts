@@ -7,6 +7,7 @@ import {
   cronDaily,
   ensureDir,
   ensureUser,
+  file,
   serviceRestart,
   templateFile,
 } from 'fleetbook/tasks';
@@ -23,6 +24,18 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
     ],
   },
   ensureUser: { tasks: [ensureUser({ name: 'fbapp', home: '/var/opt/fbapp' })] },
+  // Every state of `file`, against what the test put on the host first (see four-pass.test.ts).
+  file: {
+    tasks: [
+      file({ path: '/etc/fb-file/old.conf', state: 'absent' }),
+      file({ path: '/srv/fb-file-tree', state: 'absent' }),
+      file({ path: '/etc/fb-file/app.conf', state: 'link', target: '/etc/fb-file/target.conf' }),
+      file({ path: '/etc/fb-file/repoint', state: 'link', target: 'b' }),
+      file({ path: '/etc/fb-file/in-the-way', state: 'link', target: 'target.conf', force: true }),
+      file({ path: '/var/log/fb-file.log', state: 'touch', mode: '0640', group: 'adm' }),
+      file({ path: '/srv/fb-file-dir', state: 'directory', mode: '0750' }),
+    ],
+  },
   templateFile: {
     tasks: [
       templateFile({

@@ -1,0 +1,229 @@
+import {
+  defineTask,
+  fact,
+  absentFile,
+  attributeChange,
+  normMode,
+  sh,
+  undoGuards,
+  Type,
+  type Change,
+  type FactQuery,
+  type FileFact,
+  type Plan,
+  type Static,
+  AbsPath,
+  AccountName,
+  Mode,
+  accountProbe,
+  missingAccount,
+} from 'fleetbook';
+import { directoryProbe, planDirectory } from './ensureDir.ts';
+
+const Params = Type.Object(
+  {
+    path: AbsPath,
+    state: Type.Union(
+      [
+        Type.Literal('absent'),
+        Type.Literal('link'),
+        Type.Literal('touch'),
+        Type.Literal('directory'),
+      ],
+      {
+        doc: "absent: nothing there (a file, link or whole tree is kept in the run's backups, so undo puts it back as it was); link: a symlink to `target`; touch: a file that exists (created empty if missing; an existing one keeps its bytes and times); directory: as ensureDir.",
+      },
+    ),
+    target: Type.Optional(
+      Type.String({
+        minLength: 1,
+        pattern: '^[^\\n\\0]+$',
+        doc: 'What the symlink points to (state link), written as given: absolute, or relative to the link.',
+      }),
+    ),
+    force: Type.Optional(
+      Type.Boolean({
+        default: false,
+        doc: "state link: replace a file or directory at path (kept in the run's backups); without it, one is refused.",
+      }),
+    ),
+    mode: Type.Optional(Mode),
+    owner: Type.Optional(AccountName),
+    group: Type.Optional(AccountName),
+  },
+  {
+    additionalProperties: false,
+    doc: "A path that is absent, a symlink, an existing file or a directory, as Ansible's `file`; what it removes or replaces is kept for undo.",
+  },
+);
+
+export type FileParams = Static<typeof Params>;
+
+/**
+ * A path in the state asked for. Nothing is deleted: what `absent` (or a forced `link`) takes away
+ * is moved into the run's backups on the host (a `remove` step), so undo puts it back with its
+ * bytes, mode, owner and mtime.
+ */
+export const file = defineTask({
+  type: 'file',
+  params: Params,
+  rules: [
+    { when: 'state', is: ['link'], require: ['target'] },
+    { when: 'state', is: ['absent', 'touch', 'directory'], forbid: ['target', 'force'] },
+    { when: 'state', is: ['absent', 'link'], forbid: ['mode', 'owner', 'group'] },
+  ],
+  describe: (p) => `${p.path} ${p.state}`,
+  probe: (p): Record<string, FactQuery> => {
+    if (p.state === 'directory') return directoryProbe(p);
+    return {
+      ...(p.state === 'touch' ? accountProbe(p.owner ?? 'root', p.group ?? 'root') : {}),
+      path: fact.file(p.path),
+      parent: fact.file(parentOf(p.path)),
+    };
+  },
+  plan: (p, facts): Plan => {
+    if (p.state === 'directory') return planDirectory(p, facts);
+    const cur = facts.path as FileFact;
+    const parent = facts.parent as FileFact;
+    if (p.state === 'absent') return cur.exists ? change([removal(cur)]) : { status: 'ok' };
+    if (!parent.exists || parent.type !== 'directory')
+      return {
+        status: 'fail',
+        message: `${parentOf(p.path)} is not a directory (make it first, with ensureDir)`,
+      };
+    if (p.state === 'link') return planLink(p.path, p.target ?? '', p.force === true, cur);
+    return planTouch(p, cur, facts);
+  },
+});
+
+function parentOf(path: string): string {
+  return path.slice(0, Math.max(1, path.lastIndexOf('/')));
+}
+
+function change(changes: Change[]): Plan {
+  return { status: 'change', changes };
+}
+
+function describeFact(f: FileFact): string {
+  if (f.type === 'symlink') return `symlink ${f.path} -> ${f.linkTarget ?? '?'}`;
+  if (f.type === 'directory') return `directory ${f.path} and everything in it`;
+  return `${f.type === 'file' ? 'file' : (f.type ?? 'file')} ${f.path} (${f.mode ?? '?'} ${f.owner ?? '?'}:${f.group ?? '?'}${f.size !== null ? `, ${f.size} bytes` : ''})`;
+}
+
+/** Take what is at the path away, into the run's backups (its undo puts it back). */
+function removal(cur: FileFact): Change {
+  return {
+    summary: `remove ${describeFact(cur)} (kept in the run's backups)`,
+    diff: [{ kind: 'item', sign: '-', text: describeFact(cur) }],
+    steps: [{ op: 'remove', path: cur.path }],
+    undo: [],
+    effects: [{ kind: 'file', fact: absentFile(cur.path) }],
+  };
+}
+
+function planLink(path: string, target: string, force: boolean, cur: FileFact): Plan {
+  if (cur.type === 'symlink' && cur.linkTarget === target) return { status: 'ok' };
+  if (cur.exists && cur.type !== 'symlink' && !force)
+    return {
+      status: 'fail',
+      message: `${describeFact(cur)} is in the way of the symlink; give force: true to replace it (it is kept for undo)`,
+    };
+  const link: Change = {
+    summary: `${cur.type === 'symlink' ? 'repoint' : 'create'} symlink ${path} -> ${target}`,
+    diff: [
+      ...(cur.type === 'symlink'
+        ? [{ kind: 'item' as const, sign: '-' as const, text: describeFact(cur) }]
+        : []),
+      { kind: 'item', sign: '+', text: `symlink ${path} -> ${target}` },
+    ],
+    steps: [{ op: 'run', describe: `ln -s ${target} ${path}`, script: swapLink(path, target) }],
+    undo: [
+      cur.type === 'symlink'
+        ? {
+            op: 'run',
+            describe: `ln -s ${cur.linkTarget ?? ''} ${path}`,
+            script: swapLink(path, cur.linkTarget ?? ''),
+            onlyIf: linkedTo(path, target),
+          }
+        : {
+            op: 'run',
+            describe: `rm ${path}`,
+            script: sh`rm -f -- ${path}`,
+            onlyIf: linkedTo(path, target),
+            removes: undoGuards.takes(path),
+          },
+    ],
+    effects: [
+      {
+        kind: 'file',
+        fact: { ...absentFile(path), exists: true, type: 'symlink', linkTarget: target },
+      },
+    ],
+  };
+  // What was in the way goes first, as its own change: undone after the link is.
+  return change(cur.exists && cur.type !== 'symlink' ? [removal(cur), link] : [link]);
+}
+
+/**
+ * Make the link beside the path, hidden (no `sites-enabled/*` glob sees it), and rename it over
+ * the path: the path is never missing, and never a half-made link.
+ */
+function swapLink(path: string, target: string) {
+  return sh`t="$(dirname -- ${path})/.fleetbook-ln.$$"; rm -f -- "$t"; ln -s -- ${target} "$t" && mv -fT -- "$t" ${path}`;
+}
+
+/** The link's undo only while it is still the one this run made. */
+function linkedTo(path: string, target: string) {
+  return sh`if [ "$(readlink -- ${path})" != ${target} ]; then echo ${`${path} no longer points to ${target}`}; exit 1; fi\n`;
+}
+
+function planTouch(p: FileParams, cur: FileFact, facts: Readonly<Record<string, unknown>>): Plan {
+  const want = {
+    mode: normMode(p.mode ?? '0644'),
+    owner: p.owner ?? 'root',
+    group: p.group ?? 'root',
+  };
+  const noAccount = missingAccount(facts, want.owner, want.group, p.path);
+  if (noAccount !== null) return { status: 'fail', message: noAccount };
+  if (!cur.exists)
+    return change([
+      {
+        summary: `create empty file ${p.path} (${want.mode} ${want.owner}:${want.group})`,
+        diff: [
+          {
+            kind: 'item',
+            sign: '+',
+            text: `file ${p.path} (${want.mode} ${want.owner}:${want.group}, empty)`,
+          },
+        ],
+        steps: [{ op: 'write', path: p.path, content: Buffer.alloc(0), ...want }],
+        undo: [],
+        effects: [
+          {
+            kind: 'file',
+            fact: {
+              ...absentFile(p.path),
+              exists: true,
+              type: 'file',
+              ...want,
+              size: 0,
+              sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+            },
+          },
+        ],
+      },
+    ]);
+  if (cur.type !== 'file')
+    return { status: 'fail', message: `${describeFact(cur)} is not a regular file` };
+  // Only the attributes the params name are managed on an existing file.
+  const attrs = attributeChange(
+    cur,
+    {
+      mode: p.mode === undefined ? (cur.mode ?? want.mode) : want.mode,
+      owner: p.owner ?? cur.owner ?? want.owner,
+      group: p.group ?? cur.group ?? want.group,
+    },
+    'file',
+  );
+  return attrs === null ? { status: 'ok' } : change([attrs]);
+}
