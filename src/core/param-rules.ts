@@ -13,13 +13,15 @@ export type ParamRule<P> =
   /** At most one of these fields is given. */
   | { readonly atMostOne: readonly Key<P>[] }
   /**
-   * When the field has one of these values (or, when `is` is left out, is given at all): the
-   * `require` fields must be given, the `forbid` fields must not.
+   * When the field has one of these values (its default counts when it is left out) or, when
+   * `is` is left out, is given at all: the `require` fields must be given, at least one of
+   * `requireOne`, and none of `forbid`.
    */
   | {
       readonly when: Key<P>;
       readonly is?: readonly unknown[];
       readonly require?: readonly Key<P>[];
+      readonly requireOne?: readonly Key<P>[];
       readonly forbid?: readonly Key<P>[];
     };
 
@@ -45,10 +47,14 @@ function condition(rule: { when: string; is?: readonly unknown[] }): string {
   return `${rule.when} is ${values.length === 1 ? values[0] : `one of ${values.join(', ')}`}`;
 }
 
-/** What breaks the rules, in the order they are declared; empty when the params keep them. */
+/**
+ * What breaks the rules, in the order they are declared; empty when the params keep them.
+ * `defaults`: the fields' defaults, which a `when ... is` rule reads for a field left out.
+ */
 export function ruleProblems<P extends object>(
   rules: readonly ParamRule<P>[],
   params: P,
+  defaults: Readonly<Record<string, unknown>> = {},
 ): RuleProblem[] {
   const out: RuleProblem[] = [];
   for (const rule of rules) {
@@ -65,11 +71,14 @@ export function ruleProblems<P extends object>(
       continue;
     }
     const value = (params as Record<string, unknown>)[rule.when];
-    // A field left out matches no listed value: its default is the task's business, not the rule's.
-    const applies = rule.is === undefined ? value !== undefined : rule.is.includes(value);
+    const applies =
+      rule.is === undefined ? value !== undefined : rule.is.includes(value ?? defaults[rule.when]);
     if (!applies) continue;
     for (const k of rule.require ?? [])
       if (!given(params, k)) out.push({ field: k, message: `required when ${condition(rule)}` });
+    const one = rule.requireOne ?? [];
+    if (one.length > 0 && !one.some((k) => given(params, k)))
+      out.push({ field: one[0] ?? '', message: `give ${orList(one)} when ${condition(rule)}` });
     for (const k of rule.forbid ?? [])
       if (given(params, k)) out.push({ field: k, message: `not allowed when ${condition(rule)}` });
   }
@@ -83,6 +92,7 @@ export function describeRules<P>(rules: readonly ParamRule<P>[]): string[] {
     if ('atMostOne' in rule) return `at most one of ${rule.atMostOne.join(', ')}`;
     const parts = [
       ...(rule.require !== undefined ? [`requires ${rule.require.join(', ')}`] : []),
+      ...(rule.requireOne !== undefined ? [`requires ${orList(rule.requireOne)}`] : []),
       ...(rule.forbid !== undefined ? [`forbids ${rule.forbid.join(', ')}`] : []),
     ];
     return `when ${condition(rule)}: ${parts.join('; ')}`;

@@ -357,7 +357,7 @@ export function defineTask<
         },
       );
     const checked = validate(def.params, params, { task: label });
-    const broken = ruleProblems(def.rules ?? [], checked)[0];
+    const broken = ruleProblems(def.rules ?? [], checked, defaultsOf(def.params))[0];
     if (broken !== undefined)
       throw new ConfigError(`${broken.field}: ${broken.message}`, {
         task:
@@ -403,6 +403,16 @@ export function defineTask<
     };
   };
   return Object.assign(factory, { type: def.type, schema: def.params, rules: def.rules ?? [] });
+}
+
+/** The defaults a task's schema declares for its top-level fields. */
+function defaultsOf(schema: TSchema): Record<string, unknown> {
+  const props = (schema as { properties?: Record<string, { default?: unknown }> }).properties;
+  return Object.fromEntries(
+    Object.entries(props ?? {})
+      .filter(([, s]) => s.default !== undefined)
+      .map(([k, s]) => [k, s.default]),
+  );
 }
 
 /** The project's directories, read when a task is prepared (the playbook's project is known then). */

@@ -38,9 +38,21 @@ const CASES: readonly { params: P; problems: string[] }[] = [
     params: { src: 'a', state: 'absent', mode: '0644' },
     problems: ['mode: not allowed when state is "absent"'],
   },
-  // A field left out matches none of the listed values.
+  // A field left out matches none of the listed values (it has no default here).
   { params: { src: 'a', mode: '0644' }, problems: [] },
 ];
+
+test('rules: a field left out is judged by its default', () => {
+  const rules: ParamRule<P>[] = [
+    { when: 'state', is: ['present'], requireOne: ['src', 'content'] },
+  ];
+  assert.deepEqual(
+    ruleProblems<P>(rules, {}, { state: 'present' }).map((p) => `${p.field}: ${p.message}`),
+    ['src: give src or content when state is "present"'],
+  );
+  assert.deepEqual(ruleProblems<P>(rules, { state: 'absent' }, { state: 'present' }), []);
+  assert.deepEqual(describeRules(rules), ['when state is "present": requires src or content']);
+});
 
 for (const c of CASES)
   test(`rules: ${JSON.stringify(c.params)}`, () => {
