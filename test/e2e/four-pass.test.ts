@@ -153,6 +153,32 @@ test('file: absent (a file, a tree), link (new, repointed, forced over a file), 
   assert.equal(await fileState(paths), before, 'the rollback did not put every path back');
 });
 
+test('lineInFile and blockInFile: a line replaced, one added after a match, one removed, a block added; rollback restores the file', async () => {
+  await onHost(
+    HOST,
+    "printf 'PermitRootLogin yes\\n#Port 22\\nX11Forwarding yes\\nUsePAM yes\\n' > /etc/fb-edit.conf && chown root:adm /etc/fb-edit.conf && chmod 0640 /etc/fb-edit.conf && touch -d 2022-05-06 /etc/fb-edit.conf",
+  );
+  const before = await fileState(['/etc/fb-edit.conf']);
+  await fourPasses(
+    'lineInFile',
+    /-PermitRootLogin yes.*\+PermitRootLogin no/,
+    ['/etc/fb-edit.conf'],
+    async (h) => {
+      assert.equal(
+        await onHost(h, 'cat /etc/fb-edit.conf; stat -c "%a %U %G" /etc/fb-edit.conf'),
+        'PermitRootLogin no\n#Port 22\nPort 2222\nUsePAM yes\n# BEGIN FLEETBOOK MANAGED BLOCK\nMatch User git\n  AllowTcpForwarding no\n# END FLEETBOOK MANAGED BLOCK\n640 root adm\n',
+      );
+    },
+  );
+  const rb = await fleetbook(['rollback', changedBy]);
+  assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+  assert.equal(
+    await fileState(['/etc/fb-edit.conf']),
+    before,
+    'the rollback did not restore the file',
+  );
+});
+
 test('ensureUser: a system user', () =>
   fourPasses('ensureUser', /user fbapp/, [], async (h) => {
     assert.match(

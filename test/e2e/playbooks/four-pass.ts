@@ -8,6 +8,8 @@ import {
   ensureDir,
   ensureUser,
   file,
+  lineInFile,
+  blockInFile,
   serviceRestart,
   templateFile,
 } from 'fleetbook/tasks';
@@ -24,6 +26,23 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
     ],
   },
   ensureUser: { tasks: [ensureUser({ name: 'fbapp', home: '/var/opt/fbapp' })] },
+  // Lines and a block in an sshd_config-like file the test writes first (see four-pass.test.ts).
+  lineInFile: {
+    tasks: [
+      lineInFile({
+        path: '/etc/fb-edit.conf',
+        regexp: '^#?PermitRootLogin',
+        line: 'PermitRootLogin no',
+      }),
+      lineInFile({ path: '/etc/fb-edit.conf', line: 'Port 2222', insertAfter: '^#Port' }),
+      lineInFile({ path: '/etc/fb-edit.conf', regexp: '^X11Forwarding', state: 'absent' }),
+      blockInFile({
+        path: '/etc/fb-edit.conf',
+        block: 'Match User git\n  AllowTcpForwarding no',
+        validate: 'grep -q "^Match User git$" %s',
+      }),
+    ],
+  },
   // Every state of `file`, against what the test put on the host first (see four-pass.test.ts).
   file: {
     tasks: [
