@@ -119,6 +119,8 @@ export interface GroupFact {
   readonly name: string;
   readonly exists: boolean;
   readonly gid: number | null;
+  /** Its supplementary members (users whose primary group it is are not listed), when read. */
+  readonly members?: readonly string[];
 }
 
 export interface ServiceFact {

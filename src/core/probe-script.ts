@@ -296,7 +296,8 @@ function parseUser(name: string, f: readonly string[] | undefined): UserFact {
 
 function parseGroup(name: string, f: readonly string[] | undefined): GroupFact {
   if (f === undefined || f.length < 3) return { name, exists: false, gid: null };
-  return { name, exists: true, gid: Number(f[2]) };
+  const members = (f[3] ?? '').split(',').filter((m) => m !== '');
+  return { name, exists: true, gid: Number(f[2]), members };
 }
 
 /** `systemctl show` of several units: one block of properties per unit, in order, blank-line separated. */

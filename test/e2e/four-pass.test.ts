@@ -179,6 +179,27 @@ test('lineInFile and blockInFile: a line replaced, one added after a match, one 
   );
 });
 
+test('ensureGroup: made with its gid, moved to another, removed with members; rollback makes each as it was', async () => {
+  await onHost(
+    HOST,
+    'for g in fbgroup fbregid fbgone; do groupdel $g 2>/dev/null || true; done; groupadd --gid 1235 fbregid && groupadd --gid 1237 fbgone && gpasswd -M daemon,nobody fbgone >/dev/null',
+  );
+  const groups = () => onHost(HOST, 'getent group fbgroup fbregid fbgone || true');
+  const before = await groups();
+  await fourPasses(
+    'ensureGroup',
+    /group fbgroup \(gid 1234\).*"before":"1235","after":"1236"/,
+    [],
+    async () => {
+      assert.equal(await groups(), 'fbgroup:x:1234:\nfbregid:x:1236:\n');
+    },
+  );
+  const rb = await fleetbook(['rollback', changedBy]);
+  assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+  assert.equal(await groups(), before);
+  assert.match(before, /^fbgone:x:1237:daemon,nobody$/m);
+});
+
 test('ensureUser: a system user', () =>
   fourPasses('ensureUser', /user fbapp/, [], async (h) => {
     assert.match(

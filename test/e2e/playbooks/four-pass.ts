@@ -6,6 +6,7 @@ import {
   copyFile,
   cronDaily,
   ensureDir,
+  ensureGroup,
   ensureUser,
   file,
   lineInFile,
@@ -26,6 +27,14 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
     ],
   },
   ensureUser: { tasks: [ensureUser({ name: 'fbapp', home: '/var/opt/fbapp' })] },
+  // A group made with its gid, one moved to another gid, one removed (the test makes them first).
+  ensureGroup: {
+    tasks: [
+      ensureGroup({ name: 'fbgroup', gid: 1234, system: false }),
+      ensureGroup({ name: 'fbregid', gid: 1236 }),
+      ensureGroup({ name: 'fbgone', state: 'absent' }),
+    ],
+  },
   // Lines and a block in an sshd_config-like file the test writes first (see four-pass.test.ts).
   lineInFile: {
     tasks: [
