@@ -3,6 +3,7 @@ export { aptInstall, type AptInstallParams } from './aptInstall.ts';
 export { command, type CommandParams, type CommandResult } from './command.ts';
 export { copyFile, type CopyFileParams } from './copyFile.ts';
 export { cronDaily, type CronDailyParams } from './cronDaily.ts';
+export { cronJob, type CronJobParams } from './cronJob.ts';
 export { blockInFile, type BlockInFileParams } from './blockInFile.ts';
 export { ensureDir } from './ensureDir.ts';
 export { ensureGroup, type EnsureGroupParams } from './ensureGroup.ts';

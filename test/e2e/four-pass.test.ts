@@ -200,6 +200,30 @@ test('ensureGroup: made with its gid, moved to another, removed with members; ro
   assert.match(before, /^fbgone:x:1237:daemon,nobody$/m);
 });
 
+test('cronJob: a job in /etc/cron.d that cron loads; an old one removed; rollback puts both back', async () => {
+  await onHost(
+    HOST,
+    "rm -f /etc/cron.d/fb-e2e-sync; printf '@daily root true\\n' > /etc/cron.d/fb-e2e-old",
+  );
+  const files = ['/etc/cron.d/fb-e2e-sync', '/etc/cron.d/fb-e2e-old'];
+  const before = await fileState(files);
+  const since = Math.floor(Date.now() / 1000);
+  await fourPasses('cronJob', /cron job \/etc\/cron\.d\/fb-e2e-old/, files, async (h) => {
+    assert.equal(
+      await onHost(h, 'cat /etc/cron.d/fb-e2e-sync; ls /etc/cron.d/fb-e2e-old 2>&1 || true'),
+      "# Managed by fleetbook (cronJob fb-e2e-sync): local edits are overwritten.\nMAILTO=ops@example.org\n*/15 * * * * daemon test -d /var/tmp\nls: cannot access '/etc/cron.d/fb-e2e-old': No such file or directory\n",
+    );
+  });
+  // cron reads /etc/cron.d every minute; a file it rejects is logged as such.
+  assert.doesNotMatch(
+    await onHost(HOST, `journalctl -u cron --since @${since} -o cat | grep -i 'fb-e2e' || true`),
+    /bad|error|wrong/i,
+  );
+  const rb = await fleetbook(['rollback', changedBy]);
+  assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+  assert.equal(await fileState(files), before);
+});
+
 test('ensureUser: a system user', () =>
   fourPasses('ensureUser', /user fbapp/, [], async (h) => {
     assert.match(

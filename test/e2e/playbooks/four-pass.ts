@@ -5,6 +5,7 @@ import {
   command,
   copyFile,
   cronDaily,
+  cronJob,
   ensureDir,
   ensureGroup,
   ensureUser,
@@ -27,6 +28,19 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
     ],
   },
   ensureUser: { tasks: [ensureUser({ name: 'fbapp', home: '/var/opt/fbapp' })] },
+  // A job every 15 minutes as daemon, with its environment; an old one removed (made by the test).
+  cronJob: {
+    tasks: [
+      cronJob({
+        name: 'fb-e2e-sync',
+        schedule: '*/15 * * * *',
+        user: 'daemon',
+        command: 'test -d /var/tmp',
+        env: { MAILTO: 'ops@example.org' },
+      }),
+      cronJob({ name: 'fb-e2e-old', state: 'absent' }),
+    ],
+  },
   // A group made with its gid, one moved to another gid, one removed (the test makes them first).
   ensureGroup: {
     tasks: [
