@@ -43,6 +43,13 @@ export type {
 export { defineInventory } from './inventory/schema.ts';
 export type { InventoryDefinition, HostEntry, GroupEntry } from './inventory/schema.ts';
 export { absentFile, fact, factKey } from './core/facts.ts';
+export { defineFact, factEffect } from './core/custom-fact.ts';
+export type {
+  FactDefinition,
+  CustomQuery,
+  CustomFactFactory,
+  CustomFactEffect,
+} from './core/custom-fact.ts';
 export type * from './core/facts.ts';
 export type { HostFacts, NetworkAddress } from './core/host-facts.ts';
 export {

@@ -8,6 +8,7 @@ export { blockInFile, type BlockInFileParams } from './blockInFile.ts';
 export { ensureDir } from './ensureDir.ts';
 export { ensureGroup, type EnsureGroupParams } from './ensureGroup.ts';
 export { file, type FileParams } from './file.ts';
+export { hostname, liveHostname, type HostnameParams } from './hostname.ts';
 export { lineInFile, type LineInFileParams } from './lineInFile.ts';
 export { ensureService, type EnsureServiceParams } from './ensureService.ts';
 export { ensureUser, type EnsureUserParams, type EnsureUserResult } from './ensureUser.ts';

@@ -1,5 +1,6 @@
 import type { Script } from './shell.ts';
 import type { PackageContentsFact, PackageContentsQuery } from './package-contents.ts';
+import type { CustomQuery } from './custom-fact.ts';
 
 export type {
   PackageContents,
@@ -55,7 +56,8 @@ export type FactQuery =
   | GroupQuery
   | ServiceQuery
   | CommandQuery
-  | PackageContentsQuery;
+  | PackageContentsQuery
+  | CustomQuery;
 
 export type FileType = 'file' | 'directory' | 'symlink' | 'other';
 
@@ -153,10 +155,28 @@ export type FactOf<Q extends FactQuery> = Q extends FileQuery
             ? CommandFact
             : Q extends PackageContentsQuery
               ? PackageContentsFact
-              : never;
+              : Q extends CustomQuery<unknown, infer F>
+                ? F
+                : never;
 
 export type Fact =
-  FileFact | PackagesFact | UserFact | GroupFact | ServiceFact | CommandFact | PackageContentsFact;
+  | FileFact
+  | PackagesFact
+  | UserFact
+  | GroupFact
+  | ServiceFact
+  | CommandFact
+  | PackageContentsFact
+  | CustomFact;
+
+/**
+ * A custom fact's value (defineFact) as the runner holds it: whatever its parser made. The task
+ * that asked reads it typed, through FactOf.
+ */
+export interface CustomFact {
+  readonly [customFact]: true;
+}
+declare const customFact: unique symbol;
 
 /** A probe: named fact queries. The plan receives the same names with their facts. */
 export type ProbeSpec = Readonly<Record<string, FactQuery>>;
@@ -207,5 +227,7 @@ export function factKey(q: FactQuery): string {
       return `command:${q.script.text}`;
     case 'packageContents':
       return `packageContents:${q.recommends ? 'r' : ''}:${q.names.join(',')}`;
+    case 'custom':
+      return `custom:${q.key}`;
   }
 }

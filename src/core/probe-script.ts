@@ -2,8 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { joinScripts, raw, sh, type Script } from './shell.ts';
 import { absentFile } from './facts.ts';
 import { packageContentsSnippet, parsePackageContents } from './package-contents.ts';
+import type { CustomQuery } from './custom-fact.ts';
 import type {
   CommandFact,
+  CustomFact,
   Fact,
   FactQuery,
   FileFact,
@@ -65,6 +67,8 @@ interface Wanted {
   readonly users: Set<string>;
   readonly groups: Set<string>;
   readonly units: string[];
+  /** Custom facts (defineFact) by kind: each kind's distinct queries, read by one script. */
+  readonly custom: Map<string, CustomQuery[]>;
 }
 
 function wanted(queries: readonly FactQuery[]): Wanted {
@@ -74,6 +78,7 @@ function wanted(queries: readonly FactQuery[]): Wanted {
     users: new Set(),
     groups: new Set(),
     units: [],
+    custom: new Map(),
   };
   for (const q of queries) {
     switch (q.kind) {
@@ -98,6 +103,12 @@ function wanted(queries: readonly FactQuery[]): Wanted {
         break;
       case 'command':
         break;
+      case 'custom': {
+        const same = w.custom.get(q.def.kind) ?? [];
+        if (!same.some((c) => c.key === q.key)) same.push(q);
+        w.custom.set(q.def.kind, same);
+        break;
+      }
     }
   }
   return w;
@@ -143,6 +154,11 @@ function scriptFor(queries: readonly FactQuery[], w: Wanted, m: string, asRoot: 
       sh`fi\n`,
     );
   }
+  [...w.custom.values()].forEach((qs, k) => {
+    const def = qs[0]?.def;
+    // In a subshell: the script's own exit or `set -e` cannot end the probe.
+    if (def !== undefined) out.push(mark(`k${k}`), sh`(\n${def.script(qs.map((q) => q.arg))}\n)\n`);
+  });
   queries.forEach((q, i) => {
     if (q.kind === 'file' && q.read !== 'none') out.push(mark(`c${i}`), bytesSnippet(q));
     if (q.kind === 'command') out.push(mark(`x${i}`), commandSnippet(q.script));
@@ -383,6 +399,7 @@ export function buildProbeScript(queries: readonly FactQuery[], asRoot = true): 
       const groups = byName(s.get('group'));
       const dpkg = s.get('dpkg') ?? [];
       const svc = s.get('svc') ?? [];
+      const custom = parseCustom(w.custom, s);
       return queries.map((q, i): Fact => {
         switch (q.kind) {
           case 'file':
@@ -401,10 +418,32 @@ export function buildProbeScript(queries: readonly FactQuery[], asRoot = true): 
             return parseCommand(s.get(`x${i}`));
           case 'packageContents':
             return parsePackageContents(s.get(`p${i}`) ?? []);
+          case 'custom':
+            return custom.get(q.key) as CustomFact;
         }
       });
     },
   };
+}
+
+/** Each custom kind's facts by query key, from its section; a parser that errs names its kind. */
+function parseCustom(
+  byKind: ReadonlyMap<string, CustomQuery[]>,
+  s: ReadonlyMap<string, string[]>,
+): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  [...byKind.values()].forEach((qs, k) => {
+    const def = qs[0]?.def;
+    if (def === undefined) return;
+    const args = qs.map((q) => q.arg);
+    const facts = def.parse((s.get(`k${k}`) ?? []).join('\n'), args);
+    if (facts.length !== qs.length)
+      throw new Error(
+        `fact ${def.kind}: its parser gave ${facts.length} facts for ${qs.length} queries`,
+      );
+    qs.forEach((q, i) => out.set(q.key, facts[i]));
+  });
+  return out;
 }
 
 /** Split content into lines the way `split -l 1` does (newline kept), and hash each. */

@@ -11,6 +11,7 @@ import type {
   PackageContentsFact,
 } from './facts.ts';
 import type { HostFacts } from './host-facts.ts';
+import type { CustomFactEffect } from './custom-fact.ts';
 import { validate } from './schema.ts';
 import { ruleProblems, type ParamRule } from './param-rules.ts';
 import { ConfigError } from './errors.ts';
@@ -100,7 +101,9 @@ export type Effect =
    * Packages an install adds (fact.packageContents): later tasks see their directories and
    * conffiles, and a task that reads anything else they may create is `unknown` in check mode.
    */
-  | { readonly kind: 'installs'; readonly contents: PackageContentsFact };
+  | { readonly kind: 'installs'; readonly contents: PackageContentsFact }
+  /** A custom fact's value after the change (factEffect): check mode's later tasks read it. */
+  | CustomFactEffect;
 
 export type DiffPart =
   /** A unified diff of a file, its header naming host and path; values already masked if sensitive. */

@@ -25,6 +25,8 @@ export class FactCache {
   private readonly simFiles = new Map<string, FileFact>();
   private readonly simPackages = new Map<string, { installed: boolean; version: string | null }>();
   private readonly simAccounts = new Map<string, Fact>();
+  /** Custom facts (defineFact) as earlier changes leave them, by query key. */
+  private readonly simCustom = new Map<string, Fact>();
   /** Check mode: what packages that earlier tasks would install ship (directories, conffiles). */
   private readonly predicted = new Map<string, FileFact>();
   /** Check mode: paths and units a would-be install may create or change, with why they are not known. */
@@ -120,6 +122,8 @@ export class FactCache {
         return real;
       case 'packageContents':
         return real;
+      case 'custom':
+        return this.simCustom.get(q.key) ?? real;
     }
   }
 
@@ -157,6 +161,10 @@ export class FactCache {
       }
       case 'command':
         return this.commandsAfter;
+      // A custom fact an earlier change did not declare is read live: after a would-be install,
+      // as a shell check is, it may not be what the install leaves.
+      case 'custom':
+        return this.simCustom.has(q.key) ? undefined : this.commandsAfter;
       default:
         return undefined;
     }
@@ -209,6 +217,9 @@ export class FactCache {
           break;
         case 'group':
           this.simAccounts.set(`group:${e.fact.name}`, e.fact);
+          break;
+        case 'fact':
+          this.simCustom.set(e.key, e.value as Fact);
           break;
         case 'service':
           this.simAccounts.set(`service:${e.fact.name}`, {

@@ -224,6 +224,22 @@ test('cronJob: a job in /etc/cron.d that cron loads; an old one removed; rollbac
   assert.equal(await fileState(files), before);
 });
 
+test('hostname: /etc/hostname and the running name (a custom fact, simulated in check mode); rollback gives both back', async () => {
+  const names = () => onHost(HOST, 'hostname; cat /etc/hostname');
+  const before = await names();
+  await fourPasses(
+    'hostname',
+    /"before":"lab1","after":"fb-renamed"/,
+    ['/etc/hostname'],
+    async () => {
+      assert.equal(await names(), 'fb-renamed\nfb-renamed\n');
+    },
+  );
+  const rb = await fleetbook(['rollback', changedBy]);
+  assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+  assert.equal(await names(), before);
+});
+
 test('ensureUser: a system user', () =>
   fourPasses('ensureUser', /user fbapp/, [], async (h) => {
     assert.match(

@@ -10,6 +10,7 @@ import {
   ensureGroup,
   ensureUser,
   file,
+  hostname,
   lineInFile,
   blockInFile,
   serviceRestart,
@@ -41,6 +42,7 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
       cronJob({ name: 'fb-e2e-old', state: 'absent' }),
     ],
   },
+  hostname: { tasks: [hostname({ name: 'fb-renamed' })] },
   // A group made with its gid, one moved to another gid, one removed (the test makes them first).
   ensureGroup: {
     tasks: [
