@@ -121,7 +121,11 @@ function removal(cur: FileFact): Change {
   };
 }
 
-function planLink(path: string, target: string, force: boolean, cur: FileFact): Plan {
+/**
+ * A symlink at `path` to `target` (what `file` with state link plans, and `timezone` for
+ * /etc/localtime): ok, a refusal of what is in the way, or the changes.
+ */
+export function planLink(path: string, target: string, force: boolean, cur: FileFact): Plan {
   if (cur.type === 'symlink' && cur.linkTarget === target) return { status: 'ok' };
   if (cur.exists && cur.type !== 'symlink' && !force)
     return {

@@ -14,6 +14,7 @@ export { ensureService, type EnsureServiceParams } from './ensureService.ts';
 export { ensureUser, type EnsureUserParams, type EnsureUserResult } from './ensureUser.ts';
 export { serviceRestart, type ServiceRestartParams } from './serviceRestart.ts';
 export { templateFile, type TemplateFileParams } from './templateFile.ts';
+export { timezone, type TimezoneParams } from './timezone.ts';
 export { verifyMail, type VerifyMailParams } from './verifyMail.ts';
 // Reading an MTA's journal about one message: for roles and tasks that prove their own mail path.
 export {

@@ -240,6 +240,22 @@ test('hostname: /etc/hostname and the running name (a custom fact, simulated in 
   assert.equal(await names(), before);
 });
 
+test('timezone: /etc/localtime and /etc/timezone; date says the zone; rollback gives UTC back', async () => {
+  const files = ['/etc/localtime', '/etc/timezone'];
+  const before = await fileState(files);
+  await fourPasses(
+    'timezone',
+    /symlink \/etc\/localtime -> \/usr\/share\/zoneinfo\/Europe\/Berlin/,
+    files,
+    async (h) => {
+      assert.match(await onHost(h, 'date +%Z; cat /etc/timezone'), /^CES?T\nEurope\/Berlin\n$/);
+    },
+  );
+  const rb = await fleetbook(['rollback', changedBy]);
+  assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+  assert.equal(await fileState(files), before);
+});
+
 test('ensureUser: a system user', () =>
   fourPasses('ensureUser', /user fbapp/, [], async (h) => {
     assert.match(

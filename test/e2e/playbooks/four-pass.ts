@@ -15,6 +15,7 @@ import {
   blockInFile,
   serviceRestart,
   templateFile,
+  timezone,
 } from 'fleetbook/tasks';
 
 const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
@@ -43,6 +44,7 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
     ],
   },
   hostname: { tasks: [hostname({ name: 'fb-renamed' })] },
+  timezone: { tasks: [timezone({ name: 'Europe/Berlin' })] },
   // A group made with its gid, one moved to another gid, one removed (the test makes them first).
   ensureGroup: {
     tasks: [
