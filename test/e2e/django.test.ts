@@ -16,6 +16,7 @@ import {
   lab,
   onHost,
   ROOT,
+  setSmarthostPassword,
   taskEnds,
   type CliResult,
 } from './helpers.ts';
@@ -132,21 +133,7 @@ before(async () => {
     'development.yaml needs two admins (the admin-change test edits the second)',
   );
   inventory = await writeInventory(path.join(work, 'lab-development.yaml'));
-  // As an operator would: the password from a file, into the (temp) secrets dir.
-  const set = await fleetbook(
-    [
-      'secret',
-      'set',
-      'development',
-      'smarthost_password',
-      '--from-file',
-      info.smarthost.passwordFile,
-    ],
-    {
-      FLEETBOOK_SECRETS_DIR: secrets,
-    },
-  );
-  ok(set, 'fleetbook secret set');
+  await setSmarthostPassword(info, secrets);
 });
 
 // The host must be healthy after this file changed it, not merely "the task said ok".

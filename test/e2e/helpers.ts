@@ -137,6 +137,25 @@ export async function fleetbook(
   return { ...r, events };
 }
 
+/**
+ * As an operator would: the lab smarthost's password, from its file, set as the development
+ * environment's secret in `secretsDir` (a temp dir, never the developer's).
+ */
+export async function setSmarthostPassword(info: LabInfo, secretsDir: string): Promise<void> {
+  const set = await fleetbook(
+    [
+      'secret',
+      'set',
+      'development',
+      'smarthost_password',
+      '--from-file',
+      info.smarthost.passwordFile,
+    ],
+    { FLEETBOOK_SECRETS_DIR: secretsDir },
+  );
+  assert.equal(set.code, 0, `fleetbook secret set: ${set.stderr}`);
+}
+
 export function taskEnds(r: CliResult, host?: string): TaskEndEvent[] {
   return r.events.filter(
     (e): e is TaskEndEvent => e.type === 'task-end' && (host === undefined || e.host === host),

@@ -13,6 +13,7 @@ import {
   fleetbook,
   HOSTS as OWNED,
   lab,
+  setSmarthostPassword,
   taskEnds,
   type CliResult,
 } from './helpers.ts';
@@ -31,28 +32,15 @@ before(async () => {
   info = await lab('restore');
   work = await mkdtemp(path.join(tmpdir(), 'fb-restore-e2e-'));
   await chmod(work, 0o700);
-  env = {
-    FLEETBOOK_SECRETS_DIR: path.join(work, 'secrets'),
-    FLEETBOOK_TEMPLATES: 'test/fixtures/templates',
-  };
+  const secrets = path.join(work, 'secrets');
+  env = { FLEETBOOK_SECRETS_DIR: secrets, FLEETBOOK_TEMPLATES: 'test/fixtures/templates' };
   djangoInventory = await writeDjangoInventory(
     info,
     [DJANGO],
     path.join(work, 'django.yaml'),
     await developmentVars(),
   );
-  const set = await fleetbook(
-    [
-      'secret',
-      'set',
-      'development',
-      'smarthost_password',
-      '--from-file',
-      info.smarthost.passwordFile,
-    ],
-    env,
-  );
-  assert.equal(set.code, 0, set.stderr);
+  await setSmarthostPassword(info, secrets);
   for (const h of OWNED.restore) fresh.set(h, await hostState(h));
 });
 

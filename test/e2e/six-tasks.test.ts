@@ -10,6 +10,7 @@ import {
   fleetbook,
   HOSTS as OWNED,
   lab,
+  setSmarthostPassword,
   taskEnds,
 } from './helpers.ts';
 
@@ -20,18 +21,7 @@ const env: Record<string, string> = { FLEETBOOK_TEMPLATES: 'test/fixtures/templa
 before(async () => {
   info = await lab('sixTasks');
   env.FLEETBOOK_SECRETS_DIR = mkdtempSync(join(tmpdir(), 'fb-secrets-'));
-  const set = await fleetbook(
-    [
-      'secret',
-      'set',
-      'development',
-      'smarthost_password',
-      '--from-file',
-      info.smarthost.passwordFile,
-    ],
-    env,
-  );
-  assert.equal(set.code, 0, set.stderr);
+  await setSmarthostPassword(info, env.FLEETBOOK_SECRETS_DIR);
 });
 
 // The host must be healthy after this file changed it, not merely "the task said ok".
