@@ -71,13 +71,14 @@ function createGroup(p: EnsureGroupParams): Change {
     steps: [
       { op: 'run', describe: `groupadd ${p.name}`, script: sh`groupadd ${args} -- ${p.name}` },
     ],
-    // Only while no user has it as primary group (else groupdel would fail halfway through a rollback).
+    // Only while no user has it as primary group (else groupdel would fail halfway through a
+    // rollback) and no file has it (else they would be left with a number for a group).
     undo: [
       {
         op: 'run',
         describe: `groupdel ${p.name}`,
         script: sh`if getent group ${p.name} >/dev/null; then groupdel -- ${p.name}; fi`,
-        onlyIf: undoGuards.noPrimaryUsers(p.name),
+        onlyIf: sh`${undoGuards.noPrimaryUsers(p.name)}${undoGuards.groupOwnsNothing(p.name)}`,
         removes: undoGuards.takes(`group:${p.name}`),
       },
     ],

@@ -99,11 +99,20 @@ function createGroupChange(w: Wanted): { diff: DiffPart; step: Step; undo: Step;
       op: 'run',
       describe: `groupdel ${w.group}`,
       script: sh`if getent group ${w.group} >/dev/null; then groupdel -- ${w.group}; fi`,
-      onlyIf: undoGuards.noPrimaryUsers(w.group),
+      onlyIf: sh`${undoGuards.noPrimaryUsers(w.group)}${undoGuards.groupOwnsNothing(w.group)}`,
       removes: undoGuards.takes(`group:${w.group}`),
     },
     effect: { kind: 'group', fact: { name: w.group, exists: true, gid: null } },
   };
+}
+
+/**
+ * userdel only when the user owns no file left, nor its same-named group (which userdel removes
+ * with it when no one else is in it).
+ */
+function userdelGuard(w: Wanted, home?: string) {
+  const own = undoGuards.ownsNothing(w.name, home);
+  return w.group === w.name ? sh`${own}${undoGuards.groupOwnsNothing(w.group, home)}` : own;
 }
 
 function createUser(w: Wanted, home: FileFact, group: GroupFact): Change {
@@ -164,7 +173,7 @@ function createUser(w: Wanted, home: FileFact, group: GroupFact): Change {
       op: 'run',
       describe: `userdel --remove ${w.name}`,
       script: sh`userdel --remove -- ${w.name}`,
-      onlyIf: undoGuards.ownsNothing(w.name, w.home),
+      onlyIf: userdelGuard(w, w.home),
       removes: undoGuards.takes(`user:${w.name}`, w.home),
     });
   } else {
@@ -180,7 +189,7 @@ function createUser(w: Wanted, home: FileFact, group: GroupFact): Change {
       op: 'run',
       describe: `userdel ${w.name}`,
       script: sh`userdel -- ${w.name}`,
-      onlyIf: undoGuards.ownsNothing(w.name),
+      onlyIf: userdelGuard(w),
       removes: undoGuards.takes(`user:${w.name}`),
     });
   }

@@ -37,6 +37,15 @@ fb_left=$(find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /var
 `);
 }
 
+/** No file on the root filesystem has the group, but what earlier undo steps take away and what is under `except`. */
+function groupOwnsNothing(group: string, except = '/nonexistent'): Script {
+  return guard(sh`g=${group}; x=${except}
+getent group -- "$g" >/dev/null 2>&1 || exit 0
+fb_left=$(find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /var/lib/fleetbook -o -path "$x" \\) -prune -o -group "$g" -print 2>/dev/null | while IFS= read -r e; do fb_gone "$e" || printf '%s\\n' "$e"; done)
+[ -z "$fb_left" ] || { printf 'group %s still owns %s\\n' "$g" "$(printf '%s\\n' "$fb_left" | head -n 3 | tr '\\n' ' ')"; exit 1; }
+`);
+}
+
 /** No user that stays has the group as its primary group. */
 function noPrimaryUsers(group: string): Script {
   return guard(sh`g=${group}
@@ -70,6 +79,7 @@ function takes(...items: readonly string[]): Script {
 export const undoGuards = {
   emptyDir,
   ownsNothing,
+  groupOwnsNothing,
   noPrimaryUsers,
   unitPresent,
   present,

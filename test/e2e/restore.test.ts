@@ -166,6 +166,21 @@ test('rolling back an older run after a later one: planned against the live host
     done.some((l) => /^rmdir \/etc\/opt\/fbdemo: skipped: \/etc\/opt\/fbdemo is not empty/.test(l)),
     done.join('\n'),
   );
+  // settings.py has the app's group: the user and its group stay, rather than leave it a number.
+  assert.ok(
+    done.some((l) =>
+      /^userdel fbdemo: skipped: group fbdemo still owns .*\/etc\/opt\/fbdemo\/settings\.py/.test(
+        l,
+      ),
+    ),
+    done.join('\n'),
+  );
+  assert.ok(
+    done.some((l) =>
+      /^groupdel fbdemo: skipped: group fbdemo is still the primary group of fbdemo/.test(l),
+    ),
+    done.join('\n'),
+  );
   assert.deepEqual(
     done.filter((l) => /FAILED/.test(l)),
     [],
