@@ -461,6 +461,8 @@ export const aptInstall = defineTask({
       // Packages the install replaces (a conflicting MTA) are stopped cleanly first, as for a removal.
       // dpkg's state before and after is recorded for the undo, even when the install failed midway.
       const rec = installRecord(missing);
+      // $fb_new: what the install added, as recorded (the named packages when there is no record).
+      const added = sh`fb_new=${missing.join('\n')}; [ ! -f ${rec} ] || fb_new=$(cat ${rec})`;
       const script = sh`${apt}${ETC_FUNCTIONS}mkdir -p -m 0700 ${RECORDS}; fb_installed > ${`${rec}.before`}; fb_etc_before ${rec}
 fb_rm=$(fb_removed_by install ${missing}); [ -z "$fb_rm" ] || fb_stop_units $fb_rm\n${retry}\nfb_rc=$?
 fb_installed > ${`${rec}.after`}; fb_record ${rec}; fb_etc_record ${rec}; fb_reset_gone; exit $fb_rc`;
@@ -477,7 +479,7 @@ fb_installed > ${`${rec}.after`}; fb_record ${rec}; fb_etc_record ${rec}; fb_res
           {
             op: 'run',
             describe: `apt-get purge ${missing.join(' ')} and the dependencies installed with them`,
-            script: sh`${apt}${ETC_FUNCTIONS}fb_new=${missing.join('\n')}; [ ! -f ${rec} ] || fb_new=$(cat ${rec})
+            script: sh`${apt}${ETC_FUNCTIONS}${added}
 fb_new=$(printf '%s\n' $fb_new | while IFS= read -r p; do dpkg-query -W -f='\${db:Status-Abbrev}\n' -- "$p" 2>/dev/null | grep -q '^ii' && echo "$p"; done)
 fb_rc=0
 if [ -n "$fb_new" ]; then fb_stop_units $fb_new; fb_apt purge -y -- $fb_new || fb_rc=$?; fi
@@ -486,7 +488,7 @@ if [ "$fb_rc" = 0 ] && [ -s ${`${rec}.restore`} ]; then fb_apt install -y --no-i
 [ "$fb_rc" != 0 ] || rm -f -- ${rec} ${`${rec}.restore`}
 fb_reset_gone; exit $fb_rc`,
             // For rollback --check: the purged packages' files (units included) are gone after it.
-            removes: sh`fb_new=${missing.join('\n')}; [ ! -f ${rec} ] || fb_new=$(cat ${rec}); dpkg-query -L -- $fb_new 2>/dev/null || true`,
+            removes: sh`${added}; dpkg-query -L -- $fb_new 2>/dev/null || true`,
           },
         ],
         effects: [

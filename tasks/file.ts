@@ -107,7 +107,7 @@ function change(changes: Change[]): Plan {
 function describeFact(f: FileFact): string {
   if (f.type === 'symlink') return `symlink ${f.path} -> ${f.linkTarget ?? '?'}`;
   if (f.type === 'directory') return `directory ${f.path} and everything in it`;
-  return `${f.type === 'file' ? 'file' : (f.type ?? 'file')} ${f.path} (${f.mode ?? '?'} ${f.owner ?? '?'}:${f.group ?? '?'}${f.size !== null ? `, ${f.size} bytes` : ''})`;
+  return `${f.type ?? 'file'} ${f.path} (${f.mode ?? '?'} ${f.owner ?? '?'}:${f.group ?? '?'}${f.size !== null ? `, ${f.size} bytes` : ''})`;
 }
 
 /** Take what is at the path away, into the run's backups (its undo puts it back). */

@@ -25,25 +25,27 @@ fb_left=$(find "$d" -mindepth 1 -maxdepth 1 | while IFS= read -r e; do fb_gone "
 }
 
 /**
- * The user owns no file on the root filesystem but what earlier undo steps take away, and what is
- * under `except` (a home that `userdel --remove` takes with it). Runs' backups do not count:
- * they keep what was taken away as it was, owner included.
+ * No file on the root filesystem has the user (or group), but what earlier undo steps take away
+ * and what is under `except` (a home that `userdel --remove` takes with it). Runs' backups do not
+ * count: they keep what was taken away as it was, owner included.
  */
-function ownsNothing(user: string, except = '/nonexistent'): Script {
-  return guard(sh`u=${user}; x=${except}
-id -u -- "$u" >/dev/null 2>&1 || exit 0
-fb_left=$(find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /var/lib/fleetbook -o -path "$x" \\) -prune -o -user "$u" -print 2>/dev/null | while IFS= read -r e; do fb_gone "$e" || printf '%s\\n' "$e"; done)
-[ -z "$fb_left" ] || { printf 'user %s still owns %s\\n' "$u" "$(printf '%s\\n' "$fb_left" | head -n 3 | tr '\\n' ' ')"; exit 1; }
+function ownedBy(kind: 'user' | 'group', name: string, except: string): Script {
+  const exists = kind === 'user' ? sh`id -u -- "$n"` : sh`getent group -- "$n"`;
+  return guard(sh`n=${name}; x=${except}
+${exists} >/dev/null 2>&1 || exit 0
+fb_left=$(find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /var/lib/fleetbook -o -path "$x" \\) -prune -o -${kind} "$n" -print 2>/dev/null | while IFS= read -r e; do fb_gone "$e" || printf '%s\\n' "$e"; done)
+[ -z "$fb_left" ] || { printf '%s %s still owns %s\\n' ${kind} "$n" "$(printf '%s\\n' "$fb_left" | head -n 3 | tr '\\n' ' ')"; exit 1; }
 `);
 }
 
-/** No file on the root filesystem has the group, but what earlier undo steps take away and what is under `except`. */
+/** The user owns no file left (see ownedBy). */
+function ownsNothing(user: string, except = '/nonexistent'): Script {
+  return ownedBy('user', user, except);
+}
+
+/** No file left has the group (see ownedBy). */
 function groupOwnsNothing(group: string, except = '/nonexistent'): Script {
-  return guard(sh`g=${group}; x=${except}
-getent group -- "$g" >/dev/null 2>&1 || exit 0
-fb_left=$(find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /var/lib/fleetbook -o -path "$x" \\) -prune -o -group "$g" -print 2>/dev/null | while IFS= read -r e; do fb_gone "$e" || printf '%s\\n' "$e"; done)
-[ -z "$fb_left" ] || { printf 'group %s still owns %s\\n' "$g" "$(printf '%s\\n' "$fb_left" | head -n 3 | tr '\\n' ' ')"; exit 1; }
-`);
+  return ownedBy('group', group, except);
 }
 
 /** No user that stays has the group as its primary group. */

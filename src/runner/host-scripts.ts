@@ -22,6 +22,13 @@ export function backupId(runId: string, id: string): string {
   return `${runId}/${id}`;
 }
 
+/** `$bk`: where a backup goes, its run's directory made root-only first (as the backups one is). */
+function backupPath(backup: string): Script {
+  return sh`bk="${BACKUPS_RAW}"/${backup}
+mkdir -p -m 0700 "$(dirname -- "$bk")"; chmod 0700 "${BACKUPS_RAW}" "$(dirname -- "$bk")"
+`;
+}
+
 /** Marker lines the scripts print; never part of file content or command output we parse. */
 export const MARK = {
   validateFailed: '@@fleetbook-validate-failed',
@@ -76,9 +83,7 @@ got=$(wc -c < "$tmp"); sum=$(sha256sum < "$tmp" | cut -c1-64)
 if [ "$got" != ${String(size)} ] || [ "$sum" != ${sha256} ]; then echo "${MARK.torn} $got of ${size} bytes arrived" >&2; exit 4; fi
 chown -- ${`${step.owner}:${step.group}`} "$tmp"
 chmod -- ${step.mode} "$tmp"
-${validate}bk="${BACKUPS_RAW}"/${backup}
-mkdir -p -m 0700 "$(dirname -- "$bk")"; chmod 0700 "${BACKUPS_RAW}" "$(dirname -- "$bk")"
-if [ -e "$p" ] || [ -L "$p" ]; then ln -P -- "$p" "$bk" 2>/dev/null || cp -a -- "$p" "$bk"; else : > "$bk.absent"; fi
+${validate}${backupPath(backup)}if [ -e "$p" ] || [ -L "$p" ]; then ln -P -- "$p" "$bk" 2>/dev/null || cp -a -- "$p" "$bk"; else : > "$bk.absent"; fi
 mv -f -- "$tmp" "$p"
 `;
 }
@@ -118,9 +123,7 @@ export function removeScript(path: string, backup: string): Script {
   return sh`set -e
 ${STATE_ROOT}p=${path}
 if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo absent; exit 0; fi
-bk="${BACKUPS_RAW}"/${backup}
-mkdir -p -m 0700 "$(dirname -- "$bk")"; chmod 0700 "${BACKUPS_RAW}" "$(dirname -- "$bk")"
-mv -- "$p" "$bk"
+${backupPath(backup)}mv -- "$p" "$bk"
 echo kept
 `;
 }
