@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   defineTask,
   fact,
   absentFile,
@@ -27,24 +28,25 @@ const Params = Type.Object(
       [
         Type.Literal('absent'),
         Type.Literal('link'),
+        Type.Literal('hard'),
         Type.Literal('touch'),
         Type.Literal('directory'),
       ],
       {
-        doc: "absent: nothing there (a file, link or whole tree is kept in the run's backups, so undo puts it back as it was); link: a symlink to `target`; touch: a file that exists (created empty if missing; an existing one keeps its bytes and times); directory: as ensureDir.",
+        doc: "absent: nothing there (a file, link or whole tree is kept in the run's backups, so undo puts it back as it was); link: a symlink to `target`; hard: a hard link to `target`, an existing regular file on the same filesystem; touch: a file that exists (created empty if missing; an existing one keeps its bytes and times); directory: as ensureDir.",
       },
     ),
     target: Type.Optional(
       Type.String({
         minLength: 1,
         pattern: '^[^\\n\\0]+$',
-        doc: 'What the symlink points to (state link), written as given: absolute, or relative to the link.',
+        doc: 'state link: what the symlink points to, written as given (absolute, or relative to the link). state hard: the absolute path of the file to link.',
       }),
     ),
     force: Type.Optional(
       Type.Boolean({
         default: false,
-        doc: "state link: replace a file or directory at path (kept in the run's backups); without it, one is refused.",
+        doc: "state link or hard: replace what else is at path (kept in the run's backups); without it, it is refused.",
       }),
     ),
     mode: Type.Optional(Mode),
@@ -68,10 +70,18 @@ export const file = defineTask({
   type: 'file',
   params: Params,
   rules: [
-    { when: 'state', is: ['link'], require: ['target'] },
+    { when: 'state', is: ['link', 'hard'], require: ['target'] },
     { when: 'state', is: ['absent', 'touch', 'directory'], forbid: ['target', 'force'] },
-    { when: 'state', is: ['absent', 'link'], forbid: ['mode', 'owner', 'group'] },
+    // A hard link has its file's mode and owner: they are the target's to set.
+    { when: 'state', is: ['absent', 'link', 'hard'], forbid: ['mode', 'owner', 'group'] },
   ],
+  check: (p) => {
+    if (p.state === 'hard' && !(p.target ?? '').startsWith('/'))
+      throw new ConfigError(
+        'target: a hard link needs the absolute path of an existing file (a relative target is only for state link)',
+        { task: `file "${p.path}"`, field: 'target' },
+      );
+  },
   describe: (p) => `${p.path} ${p.state}`,
   probe: (p): Record<string, FactQuery> => {
     if (p.state === 'directory') return directoryProbe(p);
@@ -79,6 +89,7 @@ export const file = defineTask({
       ...(p.state === 'touch' ? accountProbe(p.owner ?? 'root', p.group ?? 'root') : {}),
       path: fact.file(p.path),
       parent: fact.file(parentOf(p.path)),
+      ...(p.state === 'hard' ? { target: fact.file(p.target ?? '') } : {}),
     };
   },
   plan: (p, facts): Plan => {
@@ -92,6 +103,8 @@ export const file = defineTask({
         message: `${parentOf(p.path)} is not a directory (make it first, with ensureDir)`,
       };
     if (p.state === 'link') return planLink(p.path, p.target ?? '', p.force === true, cur);
+    if (p.state === 'hard')
+      return planHardLink(p.path, facts.target as FileFact, p.force === true, cur);
     return planTouch(p, cur, facts);
   },
 });
@@ -172,13 +185,59 @@ export function planLink(path: string, target: string, force: boolean, cur: File
  * Make the link beside the path, hidden (no `sites-enabled/*` glob sees it), and rename it over
  * the path: the path is never missing, and never a half-made link.
  */
-function swapLink(path: string, target: string) {
-  return sh`t="$(dirname -- ${path})/.fleetbook-ln.$$"; rm -f -- "$t"; ln -s -- ${target} "$t" && mv -fT -- "$t" ${path}`;
+function swapLink(path: string, target: string, kind: 'symbolic' | 'hard' = 'symbolic') {
+  const ln = kind === 'hard' ? ['ln', '--'] : ['ln', '-s', '--'];
+  return sh`t="$(dirname -- ${path})/.fleetbook-ln.$$"; rm -f -- "$t"; ${ln} ${target} "$t" && mv -fT -- "$t" ${path}`;
 }
 
 /** The link's undo only while it is still the one this run made. */
 function linkedTo(path: string, target: string) {
   return sh`if [ "$(readlink -- ${path})" != ${target} ]; then echo ${`${path} no longer points to ${target}`}; exit 1; fi\n`;
+}
+
+/** `path` one more name of the regular file `target` (same device and inode). */
+function planHardLink(path: string, target: FileFact, force: boolean, cur: FileFact): Plan {
+  if (!target.exists || target.type !== 'file')
+    return {
+      status: 'fail',
+      message: target.exists
+        ? `${describeFact(target)} is not a regular file; a hard link needs one`
+        : `${target.path} does not exist; a hard link needs an existing file`,
+    };
+  if (cur.exists && cur.inode !== undefined && cur.inode === target.inode) return { status: 'ok' };
+  // A file an earlier task would write has no inode yet: whether one at path is it, is unknown.
+  if (cur.exists && target.inode === undefined)
+    return {
+      status: 'unknown',
+      reason: `${target.path} would be written by an earlier task: whether ${path} is the same file cannot be known before`,
+    };
+  if (cur.exists && !force)
+    return {
+      status: 'fail',
+      message: `${describeFact(cur)} is in the way of the hard link (it is another file); give force: true to replace it (it is kept for undo)`,
+    };
+  const link: Change = {
+    summary: `create hard link ${path} to ${target.path}`,
+    diff: [{ kind: 'item', sign: '+', text: `hard link ${path} = ${target.path}` }],
+    steps: [
+      {
+        op: 'run',
+        describe: `ln ${target.path} ${path}`,
+        script: swapLink(path, target.path, 'hard'),
+      },
+    ],
+    undo: [
+      {
+        op: 'run',
+        describe: `rm ${path}`,
+        script: sh`rm -f -- ${path}`,
+        onlyIf: sh`if [ ! ${path} -ef ${target.path} ]; then echo ${`${path} is no longer a link to ${target.path}`}; exit 1; fi\n`,
+        removes: undoGuards.takes(path),
+      },
+    ],
+    effects: [{ kind: 'file', fact: { ...target, path } }],
+  };
+  return change(cur.exists ? [removal(cur), link] : [link]);
 }
 
 function planTouch(p: FileParams, cur: FileFact, facts: Readonly<Record<string, unknown>>): Plan {

@@ -78,6 +78,11 @@ export interface FileFact {
   readonly lineHashes?: readonly string[];
   /** Modification time, seconds since the epoch. */
   readonly mtime: number | null;
+  /**
+   * `DEVICE:INODE` as the host read it (two names with the same one are hard links to one file).
+   * Not set in check mode's simulation of a file a change made.
+   */
+  readonly inode?: string;
   /** What a symlink points to, as it is written (set for symlinks only). */
   readonly linkTarget?: string;
   /**

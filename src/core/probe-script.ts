@@ -121,7 +121,7 @@ function scriptFor(queries: readonly FactQuery[], w: Wanted, m: string, asRoot: 
     const ps = [...w.paths];
     out.push(
       mark('stat'),
-      sh`stat -c '%F|%a|%U|%G|%s|%Y|%n' -- ${ps} 2>/dev/null\n`,
+      sh`stat -c '%F|%a|%U|%G|%s|%Y|%d:%i|%n' -- ${ps} 2>/dev/null\n`,
       // Not root: a path in a directory we may not enter looks absent to stat; its error says why.
       ...(asRoot
         ? []
@@ -202,10 +202,10 @@ function parseStats(lines: readonly string[]): Map<string, StatLine> {
   const out = new Map<string, StatLine>();
   for (const line of lines) {
     const f = line.split('|');
-    if (f.length < 7) continue;
-    const [kind = '', mode = '', owner = '', group = '', size = '', mtime = ''] = f;
+    if (f.length < 8) continue;
+    const [kind = '', mode = '', owner = '', group = '', size = '', mtime = '', inode = ''] = f;
     // The path is last, so a `|` in it stays whole.
-    const path = f.slice(6).join('|');
+    const path = f.slice(7).join('|');
     out.set(path, {
       path,
       exists: true,
@@ -215,6 +215,7 @@ function parseStats(lines: readonly string[]): Map<string, StatLine> {
       group,
       size: Number(size),
       mtime: Number(mtime),
+      inode,
     });
   }
   return out;

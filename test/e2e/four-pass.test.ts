@@ -95,8 +95,9 @@ test('ensureDir: parents, mode and owner', () =>
   ));
 
 /**
- * Paths as `file` sees them: type, mode, owner, content hash or link target, and the mtime of
- * what is not a symlink (a repointed link is made anew; its own time is not kept).
+ * Paths as `file` sees them: type, mode, owner, content hash or link target, and the mtime and
+ * number of names (hard links) of what is not a symlink (a repointed link is made anew; its own
+ * time is not kept).
  */
 function fileState(paths: readonly string[]): Promise<string> {
   return onHost(
@@ -104,13 +105,13 @@ function fileState(paths: readonly string[]): Promise<string> {
     paths
       .map(
         (p) =>
-          `if [ -L '${p}' ]; then stat -c '%n %F %a %U %G' '${p}'; readlink '${p}'; elif [ -e '${p}' ]; then stat -c '%n %F %a %U %G %Y' '${p}'; [ ! -f '${p}' ] || sha256sum < '${p}'; else echo 'absent ${p}'; fi`,
+          `if [ -L '${p}' ]; then stat -c '%n %F %a %U %G' '${p}'; readlink '${p}'; elif [ -e '${p}' ]; then stat -c '%n %F %a %U %G %Y %h' '${p}'; [ ! -f '${p}' ] || sha256sum < '${p}'; else echo 'absent ${p}'; fi`,
       )
       .join('; '),
   );
 }
 
-test('file: absent (a file, a tree), link (new, repointed, forced over a file), touch, directory; rollback puts back bytes, mode, owner and mtime', async () => {
+test('file: absent (a file, a tree), link (new, repointed, forced over a file), hard, touch, directory; rollback puts back bytes, mode, owner and mtime', async () => {
   await onHost(
     HOST,
     [
@@ -130,6 +131,8 @@ test('file: absent (a file, a tree), link (new, repointed, forced over a file), 
     '/etc/fb-file/app.conf',
     '/etc/fb-file/repoint',
     '/etc/fb-file/in-the-way',
+    '/etc/fb-file/target.conf',
+    '/etc/fb-file/hard.conf',
     '/var/log/fb-file.log',
     '/srv/fb-file-dir',
   ];
@@ -142,9 +145,9 @@ test('file: absent (a file, a tree), link (new, repointed, forced over a file), 
       assert.equal(
         await onHost(
           h,
-          'ls /etc/fb-file; readlink /etc/fb-file/app.conf /etc/fb-file/repoint /etc/fb-file/in-the-way; stat -c "%a %U %G %s" /var/log/fb-file.log /srv/fb-file-dir; ls -d /srv/fb-file-tree 2>&1 || true',
+          'ls /etc/fb-file; readlink /etc/fb-file/app.conf /etc/fb-file/repoint /etc/fb-file/in-the-way; [ /etc/fb-file/hard.conf -ef /etc/fb-file/target.conf ] && stat -c "%h %s" /etc/fb-file/hard.conf; stat -c "%a %U %G %s" /var/log/fb-file.log /srv/fb-file-dir; ls -d /srv/fb-file-tree 2>&1 || true',
         ),
-        "app.conf\nin-the-way\nrepoint\ntarget.conf\n/etc/fb-file/target.conf\nb\ntarget.conf\n640 root adm 0\n750 root root 4096\nls: cannot access '/srv/fb-file-tree': No such file or directory\n",
+        "app.conf\nhard.conf\nin-the-way\nrepoint\ntarget.conf\n/etc/fb-file/target.conf\nb\ntarget.conf\n2 7\n640 root adm 0\n750 root root 4096\nls: cannot access '/srv/fb-file-tree': No such file or directory\n",
       );
     },
   );

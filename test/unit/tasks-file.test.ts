@@ -17,12 +17,17 @@ const link = (target: string): FileFact => ({
   linkTarget: target,
 });
 
-function plan(params: FileParams, at: FileFact, accounts: string[] = []): Plan {
+const T = '/srv/app/releases/7/app.conf';
+/** The hard link's target: a file with this inode. */
+const target = (inode: string | undefined): FileFact =>
+  file(T, 'listen 80;\n', inode === undefined ? {} : { inode });
+
+function plan(params: FileParams, at: FileFact, accounts: string[] = [], other?: FileFact): Plan {
   return planFrom(
     fileTask(params),
     undefined,
     answerFrom({
-      files: { [params.path]: at },
+      files: { [params.path]: at, ...(other === undefined ? {} : { [other.path]: other }) },
       otherwise: (p) => dir(p),
       users: accounts,
       groups: accounts,
@@ -39,6 +44,8 @@ interface Row {
   readonly what: string;
   readonly params: FileParams;
   readonly at: FileFact;
+  /** Another path's fact (a hard link's target). */
+  readonly other?: FileFact;
   /** ok, fail: MESSAGE, or the changes: `summary | steps | undo`. */
   readonly want: string | readonly string[];
 }
@@ -102,6 +109,58 @@ const ROWS: readonly Row[] = [
     ],
   },
   {
+    what: 'hard link already there (same inode)',
+    params: { path: P, state: 'hard', target: T },
+    at: file(P, 'listen 80;\n', { inode: '2049:77' }),
+    other: target('2049:77'),
+    want: 'ok',
+  },
+  {
+    what: 'hard link missing: made; undo removes it while it is still that file',
+    params: { path: P, state: 'hard', target: T },
+    at: absent(P),
+    other: target('2049:77'),
+    want: [`create hard link ${P} to ${T} | ln ${T} ${P} | rm ${P}`],
+  },
+  {
+    what: 'another file at the hard link path: refused without force',
+    params: { path: P, state: 'hard', target: T },
+    at: file(P, 'x', { inode: '2049:5' }),
+    other: target('2049:77'),
+    want: `fail: file ${P} (0644 root:root, 1 bytes) is in the way of the hard link (it is another file); give force: true to replace it (it is kept for undo)`,
+  },
+  {
+    what: 'another file at the hard link path, force: kept, then linked',
+    params: { path: P, state: 'hard', target: T, force: true },
+    at: file(P, 'x', { inode: '2049:5' }),
+    other: target('2049:77'),
+    want: [
+      `remove file ${P} (0644 root:root, 1 bytes) (kept in the run's backups) | remove ${P} | `,
+      `create hard link ${P} to ${T} | ln ${T} ${P} | rm ${P}`,
+    ],
+  },
+  {
+    what: 'hard link to a target an earlier task would write (check mode): unknown if a file is there',
+    params: { path: P, state: 'hard', target: T },
+    at: file(P, 'x', { inode: '2049:5' }),
+    other: target(undefined),
+    want: `unknown: ${T} would be written by an earlier task: whether ${P} is the same file cannot be known before`,
+  },
+  {
+    what: 'hard link to a missing target',
+    params: { path: P, state: 'hard', target: T },
+    at: absent(P),
+    other: absent(T),
+    want: `fail: ${T} does not exist; a hard link needs an existing file`,
+  },
+  {
+    what: 'hard link to a directory',
+    params: { path: P, state: 'hard', target: T },
+    at: absent(P),
+    other: dir(T),
+    want: `fail: directory ${T} and everything in it is not a regular file; a hard link needs one`,
+  },
+  {
     what: 'touch a missing file: written empty (undo by the runner)',
     params: { path: '/var/log/app.log', state: 'touch', mode: '0640', owner: 'app', group: 'adm' },
     at: absent('/var/log/app.log'),
@@ -143,7 +202,7 @@ function shown(p: Plan): string | string[] {
 
 for (const r of ROWS)
   test(`file: ${r.what}`, (t) => {
-    const got = shown(plan(r.params, r.at, ['app', 'adm']));
+    const got = shown(plan(r.params, r.at, ['app', 'adm'], r.other));
     t.diagnostic(JSON.stringify(got));
     assert.deepEqual(got, r.want);
   });
@@ -151,7 +210,7 @@ for (const r of ROWS)
 test('file: params are checked as data (the rules) before any host', () => {
   assert.throws(
     () => fileTask({ path: P, state: 'link' }),
-    /target: required when state is "link"/,
+    /target: required when state is one of "link", "hard"/,
   );
   assert.throws(
     () => fileTask({ path: P, state: 'absent', mode: '0644' }),
@@ -160,5 +219,13 @@ test('file: params are checked as data (the rules) before any host', () => {
   assert.throws(
     () => fileTask({ path: P, state: 'touch', target: '/x' }),
     /target: not allowed when state is one of "absent", "touch", "directory"/,
+  );
+  assert.throws(
+    () => fileTask({ path: P, state: 'hard', target: 'app.conf' }),
+    /target: a hard link needs the absolute path of an existing file/,
+  );
+  assert.throws(
+    () => fileTask({ path: P, state: 'hard', target: T, owner: 'app' }),
+    /owner: not allowed when state is one of "absent", "link", "hard"/,
   );
 });

@@ -78,6 +78,7 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
       file({ path: '/etc/fb-file/app.conf', state: 'link', target: '/etc/fb-file/target.conf' }),
       file({ path: '/etc/fb-file/repoint', state: 'link', target: 'b' }),
       file({ path: '/etc/fb-file/in-the-way', state: 'link', target: 'target.conf', force: true }),
+      file({ path: '/etc/fb-file/hard.conf', state: 'hard', target: '/etc/fb-file/target.conf' }),
       file({ path: '/var/log/fb-file.log', state: 'touch', mode: '0640', group: 'adm' }),
       file({ path: '/srv/fb-file-dir', state: 'directory', mode: '0750' }),
     ],
