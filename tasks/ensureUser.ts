@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   defineTask,
   fact,
   sh,
@@ -9,6 +10,7 @@ import {
   type FactQuery,
   type FileFact,
   type GroupFact,
+  type Plan,
   type Static,
   type Step,
   type UserFact,
@@ -16,6 +18,8 @@ import {
   AbsPath,
   AccountName,
 } from 'fleetbook';
+import { AuthorizedKey, keysFileOf, planKeys, sshDirOf } from './user-keys.ts';
+import { passwordState, planLock, type PasswordState } from './user-password.ts';
 
 const Params = Type.Object(
   {
@@ -44,8 +48,28 @@ const Params = Type.Object(
         doc: 'Supplementary groups (must exist). The user is added to them; other memberships are left alone.',
       }),
     ),
+    passwordLocked: Type.Optional(
+      Type.Boolean({
+        doc: 'true: the password is locked (usermod --lock; key logins still work). false: a locked password is unlocked. Left out: left as it is. The hash is never read off the host, only whether it is locked.',
+      }),
+    ),
+    authorizedKeys: Type.Optional(
+      Type.Array(AuthorizedKey, {
+        uniqueItems: true,
+        doc: "Public keys the user may log in with, in HOME/.ssh/authorized_keys (0600, the .ssh directory 0700, both the user's). A line with the same key is replaced (its options or comment changed); other lines are kept, unless exclusiveKeys.",
+      }),
+    ),
+    exclusiveKeys: Type.Optional(
+      Type.Boolean({
+        default: false,
+        doc: 'authorized_keys holds exactly authorizedKeys: any other key is removed (kept in the backups for undo).',
+      }),
+    ),
   },
-  { additionalProperties: false, doc: 'A user account and its primary group.' },
+  {
+    additionalProperties: false,
+    doc: 'A user account and its primary group, optionally its locked password and its SSH keys.',
+  },
 );
 export type EnsureUserParams = Static<typeof Params>;
 
@@ -345,6 +369,14 @@ export interface EnsureUserResult {
 export const ensureUser = defineTask({
   type: 'ensureUser',
   params: Params,
+  rules: [{ when: 'exclusiveKeys', is: [true], require: ['authorizedKeys'] }],
+  check: (p) => {
+    if (p.authorizedKeys !== undefined && wanted(p).home === NO_HOME)
+      throw new ConfigError(
+        `authorizedKeys: a system user's home defaults to ${NO_HOME}, which cannot hold keys: give home`,
+        { task: `ensureUser "${p.name}"`, field: 'authorizedKeys' },
+      );
+  },
   describe: (p) => p.name,
   probe: (p) => {
     const w = wanted(p);
@@ -356,6 +388,11 @@ export const ensureUser = defineTask({
     for (const g of w.groups) spec[`group:${g}`] = fact.group(g);
     // Membership is not part of the user or group facts; /etc/group has it (and no secrets).
     if (w.groups.length > 0) spec.etcGroup = fact.file('/etc/group', 'content');
+    if (p.passwordLocked !== undefined) spec.password = passwordState(w.name);
+    if (p.authorizedKeys !== undefined) {
+      spec.sshDir = fact.file(sshDirOf(w.home));
+      spec.keys = fact.file(keysFileOf(w.home), 'content');
+    }
     return spec;
   },
   // The account as the host has it after the task. A user check mode would create has no uid yet.
@@ -364,7 +401,7 @@ export const ensureUser = defineTask({
     if (user?.uid == null || user.gid === null || user.home === null) return undefined;
     return { uid: user.uid, gid: user.gid, home: user.home };
   },
-  plan: (p, facts) => {
+  plan: (p, facts, _prepared, ctx) => {
     const w = wanted(p);
     const user = facts.user as UserFact;
     const group = facts.group as GroupFact;
@@ -385,9 +422,60 @@ export const ensureUser = defineTask({
           message: `home ${w.home} of user ${w.name} exists and is a ${home.type ?? 'special file'}, not a directory`,
         };
       }
-      return { status: 'change', changes: [createUser(w, home, group)] };
+      return withAccess(p, w, facts, ctx.host.name, [createUser(w, home, group)]);
     }
     const change = updateUser(p, w, user, group, members(facts.etcGroup as FileFact | undefined));
-    return change === null ? { status: 'ok' } : { status: 'change', changes: [change] };
+    return withAccess(p, w, facts, ctx.host.name, change === null ? [] : [change]);
   },
 });
+
+/** The account's changes, then its password lock and its keys: the plan, or why not. */
+function withAccess(
+  p: EnsureUserParams,
+  w: Wanted,
+  facts: Readonly<Record<string, unknown>>,
+  host: string,
+  account: Change[],
+): Plan {
+  const user = facts.user as UserFact;
+  const changes = [...account];
+  if (p.passwordLocked !== undefined) {
+    // useradd leaves a new account's password locked, with no password behind it.
+    const now = user.exists ? (facts.password as PasswordState) : 'lockedNone';
+    const lock = planLock(w.name, p.passwordLocked, now);
+    if (typeof lock === 'string') return { status: 'fail', message: lock };
+    if (lock !== null) changes.push(lock);
+  }
+  if (p.authorizedKeys !== undefined) {
+    const refused = keysRefused(p, w, facts);
+    if (refused !== null) return { status: 'fail', message: refused };
+    changes.push(
+      ...planKeys(
+        host,
+        { ...w, user: w.name, keys: p.authorizedKeys, exclusive: p.exclusiveKeys ?? false },
+        facts.sshDir as FileFact,
+        facts.keys as FileFact,
+      ),
+    );
+  }
+  return changes.length === 0 ? { status: 'ok' } : { status: 'change', changes };
+}
+
+/** Why the keys cannot go where the probe read them, or null. */
+function keysRefused(
+  p: EnsureUserParams,
+  w: Wanted,
+  facts: Readonly<Record<string, unknown>>,
+): string | null {
+  const user = facts.user as UserFact;
+  const group = facts.group as GroupFact;
+  const home = facts.home as FileFact;
+  if (!user.exists) return null;
+  if (p.home === undefined && user.home !== w.home)
+    return `user ${w.name}'s home is ${user.home ?? '?'}, not ${w.home}: give home: ${user.home ?? '?'} for its authorizedKeys`;
+  if (p.group === undefined && group.gid !== user.gid)
+    return `user ${w.name}'s primary group is gid ${user.gid ?? '?'}, not group ${w.group}: give group for its authorizedKeys`;
+  if (!home.exists || home.type !== 'directory')
+    return `home ${w.home} of user ${w.name} is not a directory: its authorizedKeys have nowhere to go`;
+  return null;
+}

@@ -1,9 +1,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile as execFileCb } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { LabInfo } from '../../src/lab/index.ts';
 import { assertHealthy, fleetbook, HOSTS, lab, onHost, snapshot, taskEnds } from './helpers.ts';
 
 const [HOST] = HOSTS.fourPass;
+const execFile = promisify(execFileCb);
 let info: LabInfo;
 
 before(async () => {
@@ -13,7 +19,7 @@ before(async () => {
 // The host must be healthy after this file changed it, not merely "the task said ok".
 after(() => assertHealthy([HOST]));
 
-function run(fbCase: string, check: boolean) {
+function run(fbCase: string, check: boolean, env: Record<string, string> = {}) {
   const args = [
     'run',
     'test/e2e/playbooks/four-pass.ts',
@@ -27,6 +33,7 @@ function run(fbCase: string, check: boolean) {
   return fleetbook(check ? [...args, '--check'] : args, {
     FB_CASE: fbCase,
     FLEETBOOK_TEMPLATES: 'test/fixtures/templates',
+    ...env,
   });
 }
 
@@ -36,9 +43,10 @@ async function fourPasses(
   diff: RegExp,
   touched: readonly string[],
   after: (host: string) => Promise<void>,
+  env: Record<string, string> = {},
 ): Promise<void> {
   const before = await snapshot(HOST, touched);
-  const c1 = await run(fbCase, true);
+  const c1 = await run(fbCase, true, env);
   assert.equal(c1.code, 0, c1.stdout + c1.stderr);
   const e1 = taskEnds(c1);
   assert.ok(e1.length > 0);
@@ -53,7 +61,7 @@ async function fourPasses(
   assert.match(JSON.stringify(e1.flatMap((e) => e.diff)), diff);
   assert.equal(await snapshot(HOST, touched), before, '--check changed the host');
 
-  const a1 = await run(fbCase, false);
+  const a1 = await run(fbCase, false, env);
   assert.equal(a1.code, 0, a1.stdout + a1.stderr);
   assert.deepEqual(
     taskEnds(a1).map((e) => e.outcome),
@@ -61,14 +69,14 @@ async function fourPasses(
   );
   await after(HOST);
 
-  const c2 = await run(fbCase, true);
+  const c2 = await run(fbCase, true, env);
   assert.equal(c2.code, 0);
   const e2 = taskEnds(c2);
   assert.ok(
     e2.every((e) => e.outcome === 'ok' && e.diff.length === 0),
     JSON.stringify(e2),
   );
-  const a2 = await run(fbCase, false);
+  const a2 = await run(fbCase, false, env);
   assert.equal(a2.code, 0);
   assert.ok(
     taskEnds(a2).every((e) => e.outcome === 'ok'),
@@ -257,6 +265,75 @@ test('timezone: /etc/localtime and /etc/timezone; date says the zone; rollback g
   const rb = await fleetbook(['rollback', changedBy]);
   assert.equal(rb.code, 0, rb.stdout + rb.stderr);
   assert.equal(await fileState(files), before);
+});
+
+/** Log in as `user` with the private key `key`, through sshd as any client would. */
+async function loginAs(user: string, key: string): Promise<{ code: number; stdout: string }> {
+  const h = info.hosts.find((x) => x.name === HOST);
+  return execFile('ssh', [
+    ...['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes'],
+    ...['-o', `UserKnownHostsFile=${info.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes'],
+    ...['-p', String(h?.port ?? 22), `${user}@${h?.address ?? ''}`, 'id -un'],
+  ]).then(
+    (r) => ({ code: 0, stdout: r.stdout }),
+    (e: unknown) => {
+      const failed = e as { code?: number; stdout?: string };
+      return { code: failed.code ?? 1, stdout: failed.stdout ?? '' };
+    },
+  );
+}
+
+test('ensureUser: a new deploy user with a key, an existing one locked with its keys made exclusive; sshd lets the key in; rollback gives both back', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fb-key-'));
+  const key = join(dir, 'id_ed25519');
+  await execFile('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'fb-e2e', '-f', key]);
+  const pub = (await readFile(`${key}.pub`, 'utf8')).trim();
+  await onHost(
+    HOST,
+    [
+      'userdel -r fbdeploy 2>/dev/null; userdel -r fbkeys 2>/dev/null; true',
+      // A usable password (a hash no password matches) and a key someone else holds.
+      "useradd -m -p '$6$fbsalt$fbhash' fbkeys",
+      'install -d -m 0755 -o fbkeys -g fbkeys /home/fbkeys/.ssh',
+      "printf 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOpsA9vJ7Yt0QpPvYbWKyVgx3cF1mJqjYm3l6o5yqv0X old@laptop\n' > /home/fbkeys/.ssh/authorized_keys",
+      'chown fbkeys:fbkeys /home/fbkeys/.ssh/authorized_keys && chmod 0600 /home/fbkeys/.ssh/authorized_keys',
+    ].join(' && '),
+  );
+  const state = () =>
+    onHost(
+      HOST,
+      'getent passwd fbdeploy fbkeys; passwd -S fbkeys | cut -d" " -f1,2; ls -d /home/fbdeploy 2>&1; stat -c "%n %a %U" /home/fbkeys/.ssh /home/fbkeys/.ssh/authorized_keys; sha256sum < /home/fbkeys/.ssh/authorized_keys || true',
+    );
+  const before = await state();
+  assert.notEqual(
+    (await loginAs('fbkeys', key)).code,
+    0,
+    'the new key let fbkeys in before the run',
+  );
+  await fourPasses(
+    'userAccess',
+    /user fbdeploy \(regular.*authorized_keys.*"password","before":"unlocked","after":"locked"/,
+    ['/home/fbkeys/.ssh/authorized_keys'],
+    async (h) => {
+      assert.equal(
+        await onHost(
+          h,
+          'passwd -S fbdeploy | cut -d" " -f2; passwd -S fbkeys | cut -d" " -f2; cat /home/fbkeys/.ssh/authorized_keys; stat -c "%a" /home/fbkeys/.ssh /home/fbdeploy/.ssh/authorized_keys',
+        ),
+        `L\nL\n${pub}\n700\n600\n`,
+      );
+      // A locked password does not stop a key login (sshd goes through PAM, UsePAM yes).
+      assert.deepEqual(await loginAs('fbdeploy', key), { code: 0, stdout: 'fbdeploy\n' });
+      assert.deepEqual(await loginAs('fbkeys', key), { code: 0, stdout: 'fbkeys\n' });
+    },
+    { FB_KEY: pub },
+  );
+  const rb = await fleetbook(['rollback', changedBy]);
+  assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+  assert.equal(await state(), before, 'the rollback did not give both users back as they were');
+  assert.notEqual((await loginAs('fbkeys', key)).code, 0, 'the key still lets fbkeys in');
+  await onHost(HOST, 'userdel -r fbkeys');
+  await rm(dir, { recursive: true });
 });
 
 test('ensureUser: a system user', () =>

@@ -30,6 +30,24 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
     ],
   },
   ensureUser: { tasks: [ensureUser({ name: 'fbapp', home: '/var/opt/fbapp' })] },
+  // A new deploy user with a key; an existing one (made by the test) locked, its keys made exclusive.
+  userAccess: {
+    tasks: [
+      ensureUser({
+        name: 'fbdeploy',
+        system: false,
+        passwordLocked: true,
+        authorizedKeys: [process.env.FB_KEY ?? ''],
+      }),
+      ensureUser({
+        name: 'fbkeys',
+        system: false,
+        passwordLocked: true,
+        authorizedKeys: [process.env.FB_KEY ?? ''],
+        exclusiveKeys: true,
+      }),
+    ],
+  },
   // A job every 15 minutes as daemon, with its environment; an old one removed (made by the test).
   cronJob: {
     tasks: [
