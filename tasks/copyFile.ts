@@ -33,7 +33,11 @@ const Params = Type.Object(
 );
 export type CopyFileParams = Static<typeof Params>;
 
-async function localContent(p: CopyFileParams, root: string): Promise<Buffer> {
+/** `content`, or the bytes of the controller's file `src` (relative to `root`): a ConfigError naming src if unreadable. */
+export async function localContent(
+  p: { readonly src?: string; readonly content?: string },
+  root: string,
+): Promise<Buffer> {
   if (p.content !== undefined) return Buffer.from(p.content, 'utf8');
   const src = p.src ?? '';
   const abs = path.resolve(root, src);

@@ -336,6 +336,49 @@ test('ensureUser: a new deploy user with a key, an existing one locked with its 
   await rm(dir, { recursive: true });
 });
 
+test('systemdUnit: a verified unit file, reloaded, then started and enabled; an old one removed; a bad one refused in check mode; rollback gives all back', async () => {
+  await onHost(
+    HOST,
+    "printf '[Service]\\nType=oneshot\\nExecStart=/bin/true\\n' > /etc/systemd/system/fb-old.service && systemctl daemon-reload",
+  );
+  const files = ['/etc/systemd/system/fb-e2e.service', '/etc/systemd/system/fb-old.service'];
+  const units = () =>
+    onHost(
+      HOST,
+      'systemctl show -p Id -p LoadState -p ActiveState -p UnitFileState fb-e2e.service fb-old.service',
+    );
+  const before = `${await fileState(files)}${await units()}`;
+  const bad = await run('systemdUnitBad', true);
+  assert.notEqual(bad.code, 0, 'check mode accepted a unit whose ExecStart does not exist');
+  assert.match(bad.stdout + bad.stderr, /\/bin\/nosuch is not executable/);
+  assert.equal(
+    await onHost(HOST, 'ls /etc/systemd/system/fb-bad.service 2>&1 || true'),
+    "ls: cannot access '/etc/systemd/system/fb-bad.service': No such file or directory\n",
+  );
+  await fourPasses(
+    'systemdUnit',
+    /ExecStart=\/bin\/sleep infinity.*enable fb-e2e.service.*unit file \/etc\/systemd\/system\/fb-old.service/,
+    files,
+    async (h) => {
+      assert.equal(
+        await onHost(
+          h,
+          'systemctl is-active fb-e2e.service; systemctl is-enabled fb-e2e.service; systemctl show -p LoadState fb-old.service',
+        ),
+        'active\nenabled\nLoadState=not-found\n',
+      );
+    },
+  );
+  const rb = await fleetbook(['rollback', changedBy]);
+  assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+  assert.equal(
+    `${await fileState(files)}${await units()}`,
+    before,
+    'the rollback did not give the units back',
+  );
+  await onHost(HOST, 'rm /etc/systemd/system/fb-old.service && systemctl daemon-reload');
+});
+
 test('ensureUser: a system user', () =>
   fourPasses('ensureUser', /user fbapp/, [], async (h) => {
     assert.match(

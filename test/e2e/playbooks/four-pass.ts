@@ -14,6 +14,8 @@ import {
   lineInFile,
   blockInFile,
   serviceRestart,
+  systemdUnit,
+  ensureService,
   templateFile,
   timezone,
 } from 'fleetbook/tasks';
@@ -31,22 +33,25 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
   },
   ensureUser: { tasks: [ensureUser({ name: 'fbapp', home: '/var/opt/fbapp' })] },
   // A new deploy user with a key; an existing one (made by the test) locked, its keys made exclusive.
-  userAccess: {
-    tasks: [
-      ensureUser({
-        name: 'fbdeploy',
-        system: false,
-        passwordLocked: true,
-        authorizedKeys: [process.env.FB_KEY ?? ''],
-      }),
-      ensureUser({
-        name: 'fbkeys',
-        system: false,
-        passwordLocked: true,
-        authorizedKeys: [process.env.FB_KEY ?? ''],
-        exclusiveKeys: true,
-      }),
-    ],
+  // A getter: its key comes from the test (FB_KEY), so it is built only when chosen.
+  get userAccess() {
+    return {
+      tasks: [
+        ensureUser({
+          name: 'fbdeploy',
+          system: false,
+          passwordLocked: true,
+          authorizedKeys: [process.env.FB_KEY ?? ''],
+        }),
+        ensureUser({
+          name: 'fbkeys',
+          system: false,
+          passwordLocked: true,
+          authorizedKeys: [process.env.FB_KEY ?? ''],
+          exclusiveKeys: true,
+        }),
+      ],
+    };
   },
   // A job every 15 minutes as daemon, with its environment; an old one removed (made by the test).
   cronJob: {
@@ -100,6 +105,22 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
       file({ path: '/var/log/fb-file.log', state: 'touch', mode: '0640', group: 'adm' }),
       file({ path: '/srv/fb-file-dir', state: 'directory', mode: '0750' }),
     ],
+  },
+  // A unit of one's own, started and enabled; an old one (made by the test) removed.
+  systemdUnit: {
+    tasks: [
+      systemdUnit({
+        name: 'fb-e2e.service',
+        content:
+          '[Unit]\nDescription=fleetbook e2e\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=multi-user.target\n',
+      }),
+      ensureService({ name: 'fb-e2e.service', state: 'started', enabled: true }),
+      systemdUnit({ name: 'fb-old.service', state: 'absent' }),
+    ],
+  },
+  // A unit systemd-analyze verify refuses: its ExecStart does not exist.
+  systemdUnitBad: {
+    tasks: [systemdUnit({ name: 'fb-bad.service', content: '[Service]\nExecStart=/bin/nosuch\n' })],
   },
   templateFile: {
     tasks: [
