@@ -5,6 +5,7 @@ export { copyFile, type CopyFileParams } from './copyFile.ts';
 export { cronDaily, type CronDailyParams } from './cronDaily.ts';
 export { cronJob, type CronJobParams } from './cronJob.ts';
 export { blockInFile, type BlockInFileParams } from './blockInFile.ts';
+export { download, type DownloadParams } from './download.ts';
 export { ensureDir } from './ensureDir.ts';
 export { ensureGroup, type EnsureGroupParams } from './ensureGroup.ts';
 export { file, type FileParams } from './file.ts';

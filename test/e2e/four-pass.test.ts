@@ -1,6 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile as execFileCb } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -334,6 +337,69 @@ test('ensureUser: a new deploy user with a key, an existing one locked with its 
   assert.notEqual((await loginAs('fbkeys', key)).code, 0, 'the key still lets fbkeys in');
   await onHost(HOST, 'userdel -r fbkeys');
   await rm(dir, { recursive: true });
+});
+
+test('download: fetched by the host (curl) with its sha256 checked, replacing a file kept for undo; via the controller; never fetched again once there; a wrong hash refused; rollback gives all back', async () => {
+  const files: Record<string, Buffer> = {
+    '/tool.sh': Buffer.from('#!/bin/sh\necho fb-tool 2\n'),
+    '/data.bin': Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256)),
+  };
+  const asked: string[] = [];
+  const server = createServer((req, res) => {
+    asked.push(req.url ?? '');
+    const body = files[req.url ?? ''];
+    res.writeHead(body === undefined ? 404 : 200).end(body);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const sha = (b: Buffer | undefined) =>
+    createHash('sha256')
+      .update(b ?? '')
+      .digest('hex');
+  const env = {
+    FB_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    FB_SHA_TOOL: sha(files['/tool.sh']),
+    FB_SHA_DATA: sha(files['/data.bin']),
+  };
+  try {
+    await onHost(
+      HOST,
+      "rm -f /srv/fb-data.bin && printf '#!/bin/sh\\necho fb-tool 1\\n' > /usr/local/bin/fb-tool && chmod 0700 /usr/local/bin/fb-tool && touch -d 2023-01-02 /usr/local/bin/fb-tool",
+    );
+    const paths = ['/usr/local/bin/fb-tool', '/srv/fb-data.bin'];
+    const before = await fileState(paths);
+    await fourPasses(
+      'download',
+      /file \/usr\/local\/bin\/fb-tool \(0755 root:root, sha256 [0-9a-f]{64}\) from http/,
+      paths,
+      async (h) => {
+        assert.equal(
+          await onHost(
+            h,
+            'fb-tool; stat -c "%a %U %s" /usr/local/bin/fb-tool /srv/fb-data.bin; sha256sum < /srv/fb-data.bin',
+          ),
+          `fb-tool 2\n755 root 25\n644 www-data 70000\n${env.FB_SHA_DATA}  -\n`,
+        );
+      },
+      env,
+    );
+    // The host fetched the tool once, on the first real run; the converged passes fetched nothing.
+    assert.equal(asked.filter((u) => u === '/tool.sh').length, 1, asked.join(' '));
+    const bad = await run('downloadBad', false, env);
+    assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+    assert.match(
+      bad.stdout + bad.stderr,
+      /tool\.sh: sha256 is [0-9a-f]{64}, not 0{64}: refusing it/,
+    );
+    assert.equal(
+      await onHost(HOST, 'fb-tool; ls -a /usr/local/bin | grep -c fleetbook || true'),
+      'fb-tool 2\n0\n',
+    );
+    const rb = await fleetbook(['rollback', changedBy]);
+    assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+    assert.equal(await fileState(paths), before, 'the rollback did not give the files back');
+  } finally {
+    server.close();
+  }
 });
 
 test('systemdUnit: a verified unit file, reloaded, then started and enabled; an old one removed; a bad one refused in check mode; rollback gives all back', async () => {

@@ -6,6 +6,7 @@ import {
   copyFile,
   cronDaily,
   cronJob,
+  download,
   ensureDir,
   ensureGroup,
   ensureUser,
@@ -105,6 +106,40 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
       file({ path: '/var/log/fb-file.log', state: 'touch', mode: '0640', group: 'adm' }),
       file({ path: '/srv/fb-file-dir', state: 'directory', mode: '0750' }),
     ],
+  },
+  // Served by the test on loopback (FB_URL); curl installed first for the host's own fetch.
+  get download() {
+    const url = process.env.FB_URL ?? '';
+    return {
+      tasks: [
+        aptInstall({ packages: ['curl'] }),
+        download({
+          url: `${url}/tool.sh`,
+          dest: '/usr/local/bin/fb-tool',
+          sha256: process.env.FB_SHA_TOOL ?? '',
+          mode: '0755',
+        }),
+        download({
+          url: `${url}/data.bin`,
+          dest: '/srv/fb-data.bin',
+          sha256: process.env.FB_SHA_DATA ?? '',
+          owner: 'www-data',
+          via: 'controller' as const,
+        }),
+      ],
+    };
+  },
+  // A download whose bytes are not the ones named.
+  get downloadBad() {
+    return {
+      tasks: [
+        download({
+          url: `${process.env.FB_URL ?? ''}/tool.sh`,
+          dest: '/usr/local/bin/fb-tool',
+          sha256: '0'.repeat(64),
+        }),
+      ],
+    };
   },
   // A unit of one's own, started and enabled; an old one (made by the test) removed.
   systemdUnit: {
