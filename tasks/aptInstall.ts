@@ -55,12 +55,18 @@ const Answer = Type.Object(
   { additionalProperties: false },
 );
 
+/** A package, or a package at a version: `tree`, `tree=2.1.0-1`. */
+const PackageSpec = Type.String({
+  pattern: '^[a-z0-9][a-z0-9+.-]+(=[0-9][A-Za-z0-9.+~:-]*)?$',
+  description: 'a Debian package name, or NAME=VERSION',
+});
+
 const Params = Type.Object(
   {
-    packages: Type.Array(PackageName, {
+    packages: Type.Array(PackageSpec, {
       minItems: 1,
       uniqueItems: true,
-      doc: 'The packages, installed (or purged) in one apt-get call.',
+      doc: 'The packages, installed (or purged) in one apt-get call. NAME=VERSION pins one to that version: installed at it, upgraded or downgraded to it (undo puts the old version back).',
     }),
     state: Type.Optional(
       Type.Union([Type.Literal('present'), Type.Literal('absent')], {
@@ -89,6 +95,11 @@ const Params = Type.Object(
     ),
     installRecommends: Type.Optional(
       Type.Boolean({ default: false, doc: 'Install Recommends too.' }),
+    ),
+    hold: Type.Optional(
+      Type.Boolean({
+        doc: 'true: apt-mark hold, so upgrades leave the packages at their version; false: unhold. Left out: not managed.',
+      }),
     ),
   },
   {
@@ -316,6 +327,58 @@ function debconfChange(answers: readonly Answer[], current: readonly Current[]):
   };
 }
 
+/** `+ package tree`, `+ package tree (2.1.0-1)`, `~ package tree 2.0.0-1 -> 2.1.0-1`. */
+function installDiff(spec: string, now: PackageState): DiffPart {
+  const want = versionOf(spec);
+  const name = nameOf(spec);
+  if (now.installed)
+    return {
+      kind: 'item',
+      sign: '~',
+      text: `package ${name} ${now.version ?? '?'} -> ${want ?? '?'}`,
+    };
+  return { kind: 'item', sign: '+', text: `package ${name}${want === null ? '' : ` (${want})`}` };
+}
+
+/** apt-mark hold (or unhold) for the packages not so yet; undo marks them back. */
+function holdChange(
+  names: readonly string[],
+  hold: boolean,
+  state: (name: string) => PackageState,
+): Change | null {
+  const todo = names.filter((n) => (state(n).held === true) !== hold);
+  if (todo.length === 0) return null;
+  const verb = hold ? 'hold' : 'unhold';
+  const back = hold ? 'unhold' : 'hold';
+  return {
+    summary: `${verb} package${todo.length === 1 ? '' : 's'} ${todo.join(', ')}`,
+    diff: todo.map((n): DiffPart => ({ kind: 'item', sign: '~', text: `apt-mark ${verb} ${n}` })),
+    steps: [
+      {
+        op: 'run',
+        describe: `apt-mark ${verb} ${todo.join(' ')}`,
+        script: sh`apt-mark ${verb} -- ${todo} >/dev/null`,
+      },
+    ],
+    undo: [
+      {
+        op: 'run',
+        describe: `apt-mark ${back} ${todo.join(' ')}`,
+        script: sh`apt-mark ${back} -- ${todo} >/dev/null`,
+      },
+    ],
+    effects: [
+      {
+        kind: 'packages',
+        packages: Object.fromEntries(todo.map((n) => [n, { ...state(n), held: hold }])),
+      },
+    ],
+  };
+}
+
+const nameOf = (spec: string): string => spec.split('=')[0] ?? spec;
+const versionOf = (spec: string): string | null => spec.split('=')[1] ?? null;
+
 interface Prepared {
   /** Seconds since the epoch on the controller at prepare: what the index age is measured against. */
   readonly now: number;
@@ -329,9 +392,27 @@ export const aptInstall = defineTask({
   type: 'aptInstall',
   params: Params,
   check: (params) => {
+    const task = `aptInstall "${params.packages.join(' ')}"`;
+    if (params.state === 'absent' && params.packages.some((n) => n.includes('=')))
+      throw new ConfigError(
+        'a version (NAME=VERSION) only applies when installing (state: present)',
+        {
+          task,
+          field: 'packages',
+        },
+      );
+    if (params.state === 'absent' && params.hold !== undefined)
+      throw new ConfigError('hold only applies when installing (state: present)', {
+        task,
+        field: 'hold',
+      });
+    const names = params.packages.map(nameOf);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined)
+      throw new ConfigError(`${twice} is listed twice`, { task, field: 'packages' });
     if (params.state === 'absent' && (params.preseed ?? []).length > 0) {
       throw new ConfigError('preseed answers only apply when installing (state: present)', {
-        task: `aptInstall "${params.packages.join(' ')}"`,
+        task,
         field: 'preseed',
       });
     }
@@ -341,7 +422,7 @@ export const aptInstall = defineTask({
   prepare: (): Prepared => ({ now: Math.floor(Date.now() / 1000) }),
   probe: (p) => {
     const spec: Record<string, FactQuery> = {
-      packages: fact.packages(p.packages),
+      packages: fact.packages(p.packages.map(nameOf)),
       stamp: fact.file(STAMP),
       partial: fact.file(PARTIAL),
     };
@@ -418,7 +499,17 @@ export const aptInstall = defineTask({
       if (dc !== null) changes.push(dc);
     }
 
-    const missing = p.packages.filter((n) => !state(n).installed);
+    // What apt-get install is given: a package missing, or installed at another version than pinned.
+    const missing = p.packages.filter((spec) => {
+      const now = state(nameOf(spec));
+      const want = versionOf(spec);
+      return !now.installed || (want !== null && now.version !== want);
+    });
+    const pinned = missing.some((spec) => versionOf(spec) !== null);
+    // Installed at another version: the undo puts that version back (from the install's record).
+    const upgraded = missing
+      .filter((spec) => state(nameOf(spec)).installed)
+      .map((spec) => `${nameOf(spec)} ${state(nameOf(spec)).version ?? '?'}`);
     if (missing.length > 0) {
       const maxAge = p.updateCacheMaxAgeSeconds ?? 3600;
       const last = lastUpdate([facts.stamp as FileFact, facts.partial as FileFact]);
@@ -454,7 +545,9 @@ export const aptInstall = defineTask({
       }
       // If the index was judged fresh but does not know a package (e.g. lists emptied by an image
       // build), refresh once and retry rather than fail on a stale judgement.
-      const install = sh`fb_apt install -y ${recommends} ${DPKG_OPTS} -- ${missing}`;
+      // A version asked for by name is what the user wants, held or not.
+      const downgrades = pinned ? ['--allow-downgrades', '--allow-change-held-packages'] : [];
+      const install = sh`fb_apt install -y ${[...recommends, ...downgrades]} ${DPKG_OPTS} -- ${missing}`;
       const retry = stale
         ? sh`${install}`
         : sh`if ! ${install}; then\n  case "$fb_out" in\n    *'Unable to locate package'*|*'has no installation candidate'*) echo 'retrying after apt-get update' >&2; ${UPDATE} && ${install} ;;\n    *) false ;;\n  esac\nfi`;
@@ -462,13 +555,13 @@ export const aptInstall = defineTask({
       // dpkg's state before and after is recorded for the undo, even when the install failed midway.
       const rec = installRecord(missing);
       // $fb_new: what the install added, as recorded (the named packages when there is no record).
-      const added = sh`fb_new=${missing.join('\n')}; [ ! -f ${rec} ] || fb_new=$(cat ${rec})`;
+      const added = sh`fb_new=${missing.map(nameOf).join('\n')}; [ ! -f ${rec} ] || fb_new=$(cat ${rec})`;
       const script = sh`${apt}${ETC_FUNCTIONS}mkdir -p -m 0700 ${RECORDS}; fb_installed > ${`${rec}.before`}; fb_etc_before ${rec}
 fb_rm=$(fb_removed_by install ${missing}); [ -z "$fb_rm" ] || fb_stop_units $fb_rm\n${retry}\nfb_rc=$?
 fb_installed > ${`${rec}.after`}; fb_record ${rec}; fb_etc_record ${rec}; fb_reset_gone; exit $fb_rc`;
       changes.push({
         summary: `install package${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`,
-        diff: missing.map((n): DiffPart => ({ kind: 'item', sign: '+', text: `package ${n}` })),
+        diff: missing.map((spec): DiffPart => installDiff(spec, state(nameOf(spec)))),
         steps: [{ op: 'run', describe: `apt-get install ${missing.join(' ')}`, script }],
         // Purged, not removed: they were absent, config files included; so are the dependencies the
         // install pulled in, as dpkg's state before and after it says (only those still installed).
@@ -478,7 +571,7 @@ fb_installed > ${`${rec}.after`}; fb_record ${rec}; fb_etc_record ${rec}; fb_res
         undo: [
           {
             op: 'run',
-            describe: `apt-get purge ${missing.join(' ')} and the dependencies installed with them`,
+            describe: `apt-get purge ${missing.map(nameOf).join(' ')} and the dependencies installed with them${upgraded.length > 0 ? `; ${upgraded.join(', ')} back` : ''}`,
             script: sh`${apt}${ETC_FUNCTIONS}${added}
 fb_new=$(printf '%s\n' $fb_new | while IFS= read -r p; do dpkg-query -W -f='\${db:Status-Abbrev}\n' -- "$p" 2>/dev/null | grep -q '^ii' && echo "$p"; done)
 fb_rc=0
@@ -495,13 +588,18 @@ fb_reset_gone; exit $fb_rc`,
           {
             kind: 'packages',
             packages: Object.fromEntries(
-              missing.map((n) => [n, { installed: true, version: null }]),
+              missing.map((spec) => [
+                nameOf(spec),
+                { ...state(nameOf(spec)), installed: true, version: versionOf(spec) },
+              ]),
             ),
           },
           { kind: 'installs', contents: facts.contents as PackageContentsFact },
         ],
       });
     }
+    const hold = p.hold === undefined ? null : holdChange(p.packages.map(nameOf), p.hold, state);
+    if (hold !== null) changes.push(hold);
     return changes.length === 0 ? { status: 'ok' } : { status: 'change', changes };
   },
 });

@@ -110,6 +110,8 @@ export function absentFile(path: string): FileFact {
 export interface PackageState {
   readonly installed: boolean;
   readonly version: string | null;
+  /** apt-mark hold: apt leaves it at its version. */
+  readonly held?: boolean;
 }
 export type PackagesFact = Readonly<Record<string, PackageState>>;
 

@@ -13,6 +13,7 @@ import type {
   FileType,
   GroupFact,
   PackagesFact,
+  PackageState,
   ServiceFact,
   UserFact,
 } from './facts.ts';
@@ -281,14 +282,19 @@ function parseFile(
 }
 
 function parsePackages(names: readonly string[], lines: readonly string[]): PackagesFact {
-  const out: Record<string, { installed: boolean; version: string | null }> = {};
+  const out: Record<string, PackageState> = {};
   for (const n of names) out[n] = { installed: false, version: null };
   for (const line of lines) {
     const [name = '', status = '', version = ''] = line.split('\t');
     const short = name.split(':')[0] ?? name;
     if (!(short in out)) continue;
-    const installed = status.startsWith('ii');
-    out[short] = { installed, version: installed ? version : null };
+    // Status-Abbrev: the wanted action (i install, h hold, ...), then the state (i installed).
+    const installed = status[1] === 'i';
+    out[short] = {
+      installed,
+      version: installed ? version : null,
+      ...(status.startsWith('h') ? { held: true } : {}),
+    };
   }
   return out;
 }

@@ -488,10 +488,25 @@ test('cronDaily: an executable job run-parts will run', () =>
     },
   ));
 
-test('aptInstall: a package really installed with apt', () =>
-  fourPasses('aptInstall', /package tree/, [], async (h) => {
-    assert.match(await onHost(h, "dpkg-query -W -f='${Status}' tree"), /install ok installed/);
-  }));
+test('aptInstall: a package really installed with apt at the version pinned, and held; rollback purges it', async () => {
+  const tree = () =>
+    onHost(HOST, "dpkg-query -W -f='${Status} ${Version}\\n' tree 2>&1 || true; apt-mark showhold");
+  const before = await tree();
+  await fourPasses(
+    'aptInstall',
+    /package tree \(2\.1\.0-1\).*apt-mark hold tree/,
+    [],
+    async (h) => {
+      assert.equal(
+        await onHost(h, "dpkg-query -W -f='${Status} ${Version}\\n' tree; apt-mark showhold"),
+        'hold ok installed 2.1.0-1\ntree\n',
+      );
+    },
+  );
+  const rb = await fleetbook(['rollback', changedBy]);
+  assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+  assert.equal(await tree(), before);
+});
 
 test('command: guarded by creates', () =>
   fourPasses('command', /echo built/, ['/var/tmp/fb-built'], async (h) => {

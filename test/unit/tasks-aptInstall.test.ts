@@ -25,6 +25,8 @@ const STAMP = '/var/lib/apt/periodic/update-success-stamp';
 
 interface HostState {
   installed?: Record<string, string>;
+  /** Packages on hold (apt-mark hold). */
+  held?: string[];
   /** mtime of the update stamp; undefined = absent */
   stamp?: number;
   partial?: number;
@@ -42,7 +44,8 @@ const answer =
       return Object.fromEntries(
         q.names.map((n) => {
           const v = state.installed?.[n];
-          return [n, { installed: v !== undefined, version: v ?? null }];
+          const held = state.held?.includes(n) === true ? { held: true } : {};
+          return [n, { installed: v !== undefined, version: v ?? null, ...held }];
         }),
       ) satisfies PackagesFact;
     if (q.kind === 'file') return fileAt(q.path, q.path === STAMP ? state.stamp : state.partial);
@@ -82,7 +85,7 @@ test('params are checked when the task is built', () => {
   );
   assert.throws(
     () => aptInstall({ packages: ['nginx; rm -rf /'] }),
-    /packages\.0: expected a Debian package name, got "nginx; rm -rf \/"/,
+    /packages\.0: expected a Debian package name, or NAME=VERSION, got "nginx; rm -rf \/"/,
   );
   assert.throws(
     () =>
@@ -263,6 +266,93 @@ test('the dpkg lock timeout is waited for and its holder named', () => {
   assert.match(s, /gave up after waiting 300 s \(dpkgLockTimeoutSeconds\)/);
   assert.match(s, /\/proc\/locks/);
   assert.doesNotMatch(s, /\b(fuser|ps|lsof) /, 'not in minbase');
+});
+
+/** Each change as `summary | diff | the apt command at the end of the step | undo describe`. */
+const PIN_ROWS: readonly [
+  string,
+  Parameters<typeof aptInstall>[0],
+  HostState,
+  string | string[],
+][] = [
+  [
+    'pinned, installed at that version',
+    { packages: ['tree=2.1.0-1'] },
+    { installed: { tree: '2.1.0-1' } },
+    'ok',
+  ],
+  [
+    'pinned, missing: installed at that version',
+    { packages: ['tree=2.1.0-1', 'curl'] },
+    { stamp: NOW },
+    [
+      'install packages tree=2.1.0-1, curl | + package tree (2.1.0-1); + package curl | fb_apt install -y --no-install-recommends --allow-downgrades --allow-change-held-packages -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- tree=2.1.0-1 curl | apt-get purge tree curl and the dependencies installed with them',
+    ],
+  ],
+  [
+    'pinned, installed at another version: to that one (undo reinstalls the old, from the record)',
+    { packages: ['tree=2.1.0-1'] },
+    { installed: { tree: '2.0.2-1' }, stamp: NOW },
+    [
+      'install package tree=2.1.0-1 | ~ package tree 2.0.2-1 -> 2.1.0-1 | fb_apt install -y --no-install-recommends --allow-downgrades --allow-change-held-packages -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- tree=2.1.0-1 | apt-get purge tree and the dependencies installed with them; tree 2.0.2-1 back',
+    ],
+  ],
+  [
+    'hold: installed, not held',
+    { packages: ['tree'], hold: true },
+    { installed: { tree: '2.1.0-1' } },
+    [
+      'hold package tree | ~ apt-mark hold tree | apt-mark hold -- tree >/dev/null | apt-mark unhold tree',
+    ],
+  ],
+  [
+    'hold: already held',
+    { packages: ['tree'], hold: true },
+    { installed: { tree: '2.1.0-1' }, held: ['tree'] },
+    'ok',
+  ],
+  [
+    'unhold',
+    { packages: ['tree'], hold: false },
+    { installed: { tree: '2.1.0-1' }, held: ['tree'] },
+    [
+      'unhold package tree | ~ apt-mark unhold tree | apt-mark unhold -- tree >/dev/null | apt-mark hold tree',
+    ],
+  ],
+];
+
+for (const [what, params, state, want] of PIN_ROWS)
+  test(`versions and holds: ${what}`, (t) => {
+    const p = plan(params, state);
+    const got =
+      p.status === 'ok'
+        ? 'ok'
+        : changes(p).map((c) =>
+            [
+              c.summary,
+              c.diff.map((d) => (d.kind === 'item' ? `${d.sign} ${d.text}` : d.kind)).join('; '),
+              /fb_apt install[^;\n]*|apt-mark [^\n]*/.exec(script(c))?.[0] ?? '',
+              c.undo.map((u) => (u.op === 'run' ? u.describe : u.op)).join('; '),
+            ].join(' | '),
+          );
+    t.diagnostic(JSON.stringify(got));
+    assert.deepEqual(got, want);
+  });
+
+test('versions and holds: refused where they mean nothing', () => {
+  assert.throws(
+    () => aptInstall({ packages: ['tree=2.1.0-1'], state: 'absent' }),
+    /a version \(NAME=VERSION\) only applies when installing/,
+  );
+  assert.throws(
+    () => aptInstall({ packages: ['tree'], state: 'absent', hold: true }),
+    /hold only applies when installing/,
+  );
+  assert.throws(() => aptInstall({ packages: ['tree', 'tree=2.1.0-1'] }), /tree is listed twice/);
+  assert.throws(
+    () => aptInstall({ packages: ['tree=latest'] }),
+    /expected a Debian package name, or NAME=VERSION/,
+  );
 });
 
 test('state absent -> remove; undo reinstalls the exact version', () => {

@@ -177,7 +177,7 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
       }),
     ],
   },
-  aptInstall: { tasks: [aptInstall({ packages: ['tree'] })] },
+  aptInstall: { tasks: [aptInstall({ packages: ['tree=2.1.0-1'], hold: true })] },
   command: {
     tasks: [command({ run: 'echo built > /var/tmp/fb-built', creates: '/var/tmp/fb-built' })],
   },
