@@ -1,5 +1,6 @@
 /** Every built-in task, for `import { ensureDir, aptInstall } from 'fleetbook/tasks'`. */
 export { aptInstall, type AptInstallParams } from './aptInstall.ts';
+export { aptRepository, type AptRepositoryParams } from './aptRepository.ts';
 export { command, type CommandParams, type CommandResult } from './command.ts';
 export { copyFile, type CopyFileParams } from './copyFile.ts';
 export { cronDaily, type CronDailyParams } from './cronDaily.ts';

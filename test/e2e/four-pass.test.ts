@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { LabInfo } from '../../src/lab/index.ts';
+import { serveAptRepo } from './apt-repo.ts';
 import { assertHealthy, fleetbook, HOSTS, lab, onHost, snapshot, taskEnds } from './helpers.ts';
 
 const [HOST] = HOSTS.fourPass;
@@ -399,6 +400,40 @@ test('download: fetched by the host (curl) with its sha256 checked, replacing a 
     assert.equal(await fileState(paths), before, 'the rollback did not give the files back');
   } finally {
     server.close();
+  }
+});
+
+test('aptRepository: a signed repository (deb822, Signed-By its own key), its index refreshed alone; a package from it at a pinned version; rollback removes both', async () => {
+  const repo = await serveAptRepo(['1.0', '1.1']);
+  try {
+    const env = { FB_REPO: repo.url, FB_REPO_KEY: repo.key, FB_REPO_FPR: repo.fingerprint };
+    const files = [
+      '/etc/apt/sources.list.d/fb-e2e.sources',
+      '/etc/apt/keyrings/fb-e2e.asc',
+    ];
+    const before = `${await fileState(files)}${await onHost(HOST, 'dpkg-query -W fb-hello 2>&1 || true')}`;
+    await fourPasses(
+      'aptRepository',
+      /Signed-By: \/etc\/apt\/keyrings\/fb-e2e\.asc.*apt-get update \(fb-e2e only\).*package fb-hello \(1\.0\)/,
+      files,
+      async (h) => {
+        assert.equal(
+          await onHost(h, 'fb-hello; apt-cache policy fb-hello | grep -c "1\\.1"'),
+          'hello 1.0\n2\n',
+        );
+      },
+      env,
+    );
+    // The repository's index was fetched once: the passes after it asked for nothing again.
+    assert.equal(repo.asked.filter((p) => p === '/InRelease').length, 1, repo.asked.join(' '));
+    const rb = await fleetbook(['rollback', changedBy]);
+    assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+    assert.equal(
+      `${await fileState(files)}${await onHost(HOST, 'dpkg-query -W fb-hello 2>&1 || true')}`,
+      before,
+    );
+  } finally {
+    await repo.close();
   }
 });
 

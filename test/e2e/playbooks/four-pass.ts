@@ -2,6 +2,7 @@
 import { definePlaybook, type TaskEntry, type Task } from 'fleetbook';
 import {
   aptInstall,
+  aptRepository,
   command,
   copyFile,
   cronDaily,
@@ -34,6 +35,21 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
   },
   ensureUser: { tasks: [ensureUser({ name: 'fbapp', home: '/var/opt/fbapp' })] },
   // A new deploy user with a key; an existing one (made by the test) locked, its keys made exclusive.
+  // The test's signed repository (test/e2e/apt-repo.ts), then a package from it at a pinned version.
+  get aptRepository() {
+    return {
+      tasks: [
+        aptRepository({
+          name: 'fb-e2e',
+          uris: process.env.FB_REPO ?? '',
+          suites: ['./'],
+          key: process.env.FB_REPO_KEY ?? '',
+          fingerprint: process.env.FB_REPO_FPR ?? '',
+        }),
+        aptInstall({ packages: ['fb-hello=1.0'] }),
+      ],
+    };
+  },
   // A getter: its key comes from the test (FB_KEY), so it is built only when chosen.
   get userAccess() {
     return {
