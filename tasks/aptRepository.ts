@@ -90,13 +90,22 @@ const paths = (name: string) => ({
   key: `${KEYRINGS}/${name}.asc`,
 });
 
+/** One fetch per key URL in a run, however many hosts ask. */
+const fetchedKeys = new Map<string, Promise<Buffer>>();
+
+async function fetchKey(url: string): Promise<Buffer> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+  if (!res.ok) throw new TaskFailure(`keyUrl ${url}: HTTP ${res.status} ${res.statusText}`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
 /** The controller's key bytes, its fingerprint checked when one is named. */
 async function keyBytes(p: AptRepositoryParams, files: string): Promise<Buffer> {
   let bytes: Buffer;
   if (p.keyUrl !== undefined) {
-    const res = await fetch(p.keyUrl, { signal: AbortSignal.timeout(60_000) });
-    if (!res.ok) throw new TaskFailure(`keyUrl ${p.keyUrl}: HTTP ${res.status} ${res.statusText}`);
-    bytes = Buffer.from(await res.arrayBuffer());
+    const got = fetchedKeys.get(p.keyUrl) ?? fetchKey(p.keyUrl);
+    fetchedKeys.set(p.keyUrl, got);
+    bytes = await got;
   } else if (p.keySrc !== undefined) {
     bytes = await localContent({ src: p.keySrc }, files);
   } else {

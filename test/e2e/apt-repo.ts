@@ -14,8 +14,7 @@ const execFile = promisify(execFileCb);
 export interface AptRepo {
   /** http://127.0.0.1:PORT/ : a flat repository (suite `./`). */
   readonly url: string;
-  /** The signing key, ASCII-armored. */
-  readonly key: string;
+  /** The signing key's fingerprint; the key itself, ASCII-armored, is served at URL key.asc. */
   readonly fingerprint: string;
   /** Paths the server was asked for, in order. */
   readonly asked: readonly string[];
@@ -43,7 +42,28 @@ async function buildDeb(dir: string, version: string): Promise<void> {
   await rm(root, { recursive: true });
 }
 
+/** gpg, apt-ftparchive and dpkg-deb on the controller, installed as the lab installs its tools. */
+async function ensureRepoTools(): Promise<void> {
+  const need: string[] = [];
+  for (const [cmd, pkg] of [
+    ['gpg', 'gpg'],
+    ['apt-ftparchive', 'apt-utils'],
+    ['dpkg-deb', 'dpkg'],
+  ] as const) {
+    const found = await execFile('sh', ['-c', `command -v ${cmd}`]).then(
+      () => true,
+      () => false,
+    );
+    if (!found) need.push(pkg);
+  }
+  if (need.length === 0) return;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await execFile('apt-get', ['update', '-qq'], { env });
+  await execFile('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...need], { env });
+}
+
 export async function serveAptRepo(versions: readonly string[]): Promise<AptRepo> {
+  await ensureRepoTools();
   const dir = await mkdtemp(join(tmpdir(), 'fb-apt-repo-'));
   const repo = join(dir, 'repo');
   const gnupg = join(dir, 'gnupg');
@@ -71,6 +91,7 @@ export async function serveAptRepo(versions: readonly string[]): Promise<AptRepo
   ]);
   await gpg(['--clearsign', '--output', join(repo, 'InRelease'), join(repo, 'Release')]);
   const key = (await gpg(['--armor', '--export'])).stdout;
+  await writeFile(join(repo, 'key.asc'), key);
   const fpr =
     (await gpg(['--with-colons', '--list-keys'])).stdout.match(/^fpr:+([0-9A-F]{40}):/m)?.[1] ?? '';
   const asked: string[] = [];
@@ -85,7 +106,6 @@ export async function serveAptRepo(versions: readonly string[]): Promise<AptRepo
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    key,
     fingerprint: fpr,
     asked,
     close: async () => {

@@ -403,14 +403,11 @@ test('download: fetched by the host (curl) with its sha256 checked, replacing a 
   }
 });
 
-test('aptRepository: a signed repository (deb822, Signed-By its own key), its index refreshed alone; a package from it at a pinned version; rollback removes both', async () => {
+test('aptRepository: a signed repository (deb822, Signed-By its own key, fetched by URL and its fingerprint checked), its index refreshed alone; a package from it at a pinned version; rollback removes both', async () => {
   const repo = await serveAptRepo(['1.0', '1.1']);
   try {
-    const env = { FB_REPO: repo.url, FB_REPO_KEY: repo.key, FB_REPO_FPR: repo.fingerprint };
-    const files = [
-      '/etc/apt/sources.list.d/fb-e2e.sources',
-      '/etc/apt/keyrings/fb-e2e.asc',
-    ];
+    const env = { FB_REPO: repo.url, FB_REPO_FPR: repo.fingerprint };
+    const files = ['/etc/apt/sources.list.d/fb-e2e.sources', '/etc/apt/keyrings/fb-e2e.asc'];
     const before = `${await fileState(files)}${await onHost(HOST, 'dpkg-query -W fb-hello 2>&1 || true')}`;
     await fourPasses(
       'aptRepository',

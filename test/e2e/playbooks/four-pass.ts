@@ -43,7 +43,7 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
           name: 'fb-e2e',
           uris: process.env.FB_REPO ?? '',
           suites: ['./'],
-          key: process.env.FB_REPO_KEY ?? '',
+          keyUrl: `${process.env.FB_REPO ?? ''}key.asc`,
           fingerprint: process.env.FB_REPO_FPR ?? '',
         }),
         aptInstall({ packages: ['fb-hello=1.0'] }),
