@@ -21,6 +21,8 @@ const STATES: readonly PasswordState[] = [
 export const passwordState = defineFact<string, PasswordState>({
   kind: 'passwordState',
   key: (name) => name,
+  // A package's scripts may add accounts; they do not lock or unlock an existing one.
+  changedByInstalls: 'accounts',
   script: (names) =>
     sh`awk -F: -v want=${names.join(' ')} 'BEGIN { n = split(want, u, " "); for (i = 1; i <= n; i++) s[u[i]] = "nouser" }
 $1 in s { p = $2; l = sub(/^!+/, "", p); h = (p != "" && p !~ /^[*!]/); s[$1] = l ? (h ? "locked" : "lockedNone") : (h ? "usable" : (p == "" ? "empty" : "none")) }

@@ -17,6 +17,13 @@ export interface FactDefinition<A, F> {
   parse(stdout: string, args: readonly A[]): F[];
   /** Tells queries apart (and is their cache key). Default: the arg as JSON. */
   key?(arg: A): string;
+  /**
+   * What a package an earlier task would install may change of this fact, in check mode. `any`
+   * (the default): anything, so after a would-be install the live value is doubted, as a shell
+   * check's is. `accounts`: only a package whose scripts create accounts may (a fact about one
+   * account, such as its password's lock), so it is doubted exactly when user and group facts are.
+   */
+  readonly changedByInstalls?: 'any' | 'accounts';
 }
 
 export interface CustomQuery<A = unknown, F = unknown> {

@@ -163,8 +163,11 @@ export class FactCache {
         return this.commandsAfter;
       // A custom fact an earlier change did not declare is read live: after a would-be install,
       // as a shell check is, it may not be what the install leaves.
-      case 'custom':
-        return this.simCustom.has(q.key) ? undefined : this.commandsAfter;
+      case 'custom': {
+        if (this.simCustom.has(q.key)) return undefined;
+        if (q.def.changedByInstalls !== 'accounts') return this.commandsAfter;
+        return this.accountsBy === undefined ? undefined : `${q.key}: ${this.accountsBy}`;
+      }
       default:
         return undefined;
     }

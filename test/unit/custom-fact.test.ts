@@ -8,6 +8,7 @@ import { defineFact, fact, factEffect, sh } from '../../src/index.ts';
 import { FactCache } from '../../src/runner/fact-cache.ts';
 import type { Remote } from '../../src/runner/remote.ts';
 import { liveHostname } from '../../tasks/hostname.ts';
+import { passwordState } from '../../tasks/user-password.ts';
 
 /** A host that is this machine, counting its round trips. */
 function localHost(): { remote: Remote; trips: () => number } {
@@ -73,6 +74,26 @@ test('custom facts in check mode: a change that declares its effect is what late
   ]);
   assert.match(c.doubt({ p: kernelParam('kernel.ostype') }) ?? '', /after installing x/);
   assert.equal(c.doubt({ h: liveHostname(null) }), undefined);
+});
+
+test('custom facts in check mode: one about accounts is doubted only after an install that creates accounts', () => {
+  const { remote } = localHost();
+  const install = (accounts: boolean) => ({
+    kind: 'installs' as const,
+    contents: {
+      packages: [{ name: 'x', files: [], shipped: [], scripted: [], units: [], accounts }],
+    },
+  });
+  const quiet = new FactCache(remote, true, false);
+  quiet.simulate([install(false)]);
+  assert.equal(quiet.doubt({ p: passwordState('nobody') }), undefined);
+  assert.match(quiet.doubt({ p: kernelParam('kernel.ostype') }) ?? '', /after installing x/);
+  const adds = new FactCache(remote, true, false);
+  adds.simulate([install(true)]);
+  assert.match(
+    adds.doubt({ p: passwordState('nobody') }) ?? '',
+    /^passwordState:nobody: package x, which an earlier task would install, may create it$/,
+  );
 });
 
 test('defineFact refuses a kind that is not a name', () => {
