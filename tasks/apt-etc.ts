@@ -10,13 +10,18 @@
  * with a copy of each in `$1.saved`) and `$1.etc-after`. The undo, run after the purge, compares
  * each path with both: still as the install left it, it is removed or restored; as it was before,
  * there is nothing to do; anything else was changed since, and is left alone and named.
+ *
+ * The account files' backups (`/etc/passwd-`, `/etc/shadow-`, ...) are not tracked: every tool
+ * that edits an account file writes its backup, so a purge that removes the package's user (or any
+ * userdel since) changes them, and putting back an old backup would help no one.
  */
 import { sh } from 'fleetbook';
 
 export const ETC_FUNCTIONS = sh`fb_etc_manifest() {
   { find /etc -xdev -printf 'a\\t%p\\t%y %m %U %G %l\\n'
     find /etc -xdev -type f -print0 | xargs -0r sha256sum | sed -n 's/^\\([0-9a-f]\\{64\\}\\)  \\(.*\\)$/h\\t\\2\\t\\1/p'
-  } | awk -F '\\t' '$1 == "a" { a[$2] = $3 } $1 == "h" { h[$2] = $3 } END { for (p in a) print p "\\t" a[p] " " h[p] }' | LC_ALL=C sort
+  } | awk -F '\\t' '$1 == "a" { a[$2] = $3 } $1 == "h" { h[$2] = $3 } END { for (p in a) if (p !~ /^\\/etc\\/(passwd|group|shadow|gshadow|subuid|subgid)-$/) print p "\\t" a[p] " " h[p] }' |
+    LC_ALL=C sort
 }
 fb_etc_before() {
   rm -rf -- "$1.etc" "$1.saved"; fb_etc_manifest > "$1.m0" && cp -a /etc "$1.etc"
