@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage, TaskFailure } from '../core/errors.ts';
 import { raw, sh } from '../core/shell.ts';
 import type { UndoRecord } from './journal.ts';
 import { describeUndo, type RecordedRunStep, type Remote } from './remote.ts';
@@ -142,7 +142,7 @@ export async function undoChanges(
       await walk.undo(step);
     } catch (err) {
       walk.allOk = false;
-      report({ step: describeUndo(step), ok: false, message: errorMessage(err) });
+      report({ step: describeUndo(step), ok: false, message: failureLine(err) });
     }
   }
   for (const step of afterUndo) {
@@ -150,8 +150,21 @@ export async function undoChanges(
       await walk.replay(step);
     } catch (err) {
       walk.allOk = false;
-      report({ step: step.describe, ok: false, message: errorMessage(err) });
+      report({ step: step.describe, ok: false, message: failureLine(err) });
     }
   }
   return walk.allOk;
+}
+
+/** A failed undo step's message, with the last line its script printed on stderr: what it left. */
+function failureLine(err: unknown): string {
+  const last =
+    err instanceof TaskFailure
+      ? (err.details ?? '')
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l !== '')
+          .at(-1)
+      : undefined;
+  return last === undefined ? errorMessage(err) : `${errorMessage(err)} (${last})`;
 }
