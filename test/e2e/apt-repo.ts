@@ -62,7 +62,14 @@ async function ensureRepoTools(): Promise<void> {
   await execFile('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...need], { env });
 }
 
-export async function serveAptRepo(versions: readonly string[]): Promise<AptRepo> {
+/**
+ * fb-hello at each of `versions`, and `extra` files (more .deb packages are indexed too; other
+ * files are only served), under a new key.
+ */
+export async function serveAptRepo(
+  versions: readonly string[],
+  extra: Readonly<Record<string, Buffer>> = {},
+): Promise<AptRepo> {
   await ensureRepoTools();
   const dir = await mkdtemp(join(tmpdir(), 'fb-apt-repo-'));
   const repo = join(dir, 'repo');
@@ -70,6 +77,7 @@ export async function serveAptRepo(versions: readonly string[]): Promise<AptRepo
   await mkdir(repo);
   await mkdir(gnupg, { mode: 0o700 });
   for (const v of versions) await buildDeb(dir, v);
+  for (const [name, bytes] of Object.entries(extra)) await writeFile(join(repo, name), bytes);
   const packages = await execFile('apt-ftparchive', ['packages', '.'], { cwd: repo });
   await writeFile(join(repo, 'Packages'), packages.stdout);
   const release = await execFile(

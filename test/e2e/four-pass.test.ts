@@ -1,19 +1,24 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile as execFileCb } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { rm } from 'node:fs/promises';
 import type { LabInfo } from '../../src/lab/index.ts';
 import { serveAptRepo } from './apt-repo.ts';
-import { assertHealthy, fleetbook, HOSTS, lab, onHost, snapshot, taskEnds } from './helpers.ts';
+import {
+  assertHealthy,
+  fleetbook,
+  HOSTS,
+  lab,
+  loginAs,
+  newKeyPair,
+  onHost,
+  snapshot,
+  taskEnds,
+} from './helpers.ts';
 
 const [HOST] = HOSTS.fourPass;
-const execFile = promisify(execFileCb);
 let info: LabInfo;
 
 before(async () => {
@@ -271,27 +276,8 @@ test('timezone: /etc/localtime and /etc/timezone; date says the zone; rollback g
   assert.equal(await fileState(files), before);
 });
 
-/** Log in as `user` with the private key `key`, through sshd as any client would. */
-async function loginAs(user: string, key: string): Promise<{ code: number; stdout: string }> {
-  const h = info.hosts.find((x) => x.name === HOST);
-  return execFile('ssh', [
-    ...['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes'],
-    ...['-o', `UserKnownHostsFile=${info.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes'],
-    ...['-p', String(h?.port ?? 22), `${user}@${h?.address ?? ''}`, 'id -un'],
-  ]).then(
-    (r) => ({ code: 0, stdout: r.stdout }),
-    (e: unknown) => {
-      const failed = e as { code?: number; stdout?: string };
-      return { code: failed.code ?? 1, stdout: failed.stdout ?? '' };
-    },
-  );
-}
-
 test('ensureUser: a new deploy user with a key, an existing one locked with its keys made exclusive; sshd lets the key in; rollback gives both back', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'fb-key-'));
-  const key = join(dir, 'id_ed25519');
-  await execFile('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'fb-e2e', '-f', key]);
-  const pub = (await readFile(`${key}.pub`, 'utf8')).trim();
+  const { key, pub, dir } = await newKeyPair();
   await onHost(
     HOST,
     [
@@ -310,7 +296,7 @@ test('ensureUser: a new deploy user with a key, an existing one locked with its 
     );
   const before = await state();
   assert.notEqual(
-    (await loginAs('fbkeys', key)).code,
+    (await loginAs(info, HOST, 'fbkeys', key)).code,
     0,
     'the new key let fbkeys in before the run',
   );
@@ -327,15 +313,22 @@ test('ensureUser: a new deploy user with a key, an existing one locked with its 
         `L\nL\n${pub}\n700\n600\n`,
       );
       // A locked password does not stop a key login (sshd goes through PAM, UsePAM yes).
-      assert.deepEqual(await loginAs('fbdeploy', key), { code: 0, stdout: 'fbdeploy\n' });
-      assert.deepEqual(await loginAs('fbkeys', key), { code: 0, stdout: 'fbkeys\n' });
+      assert.deepEqual(await loginAs(info, HOST, 'fbdeploy', key), {
+        code: 0,
+        stdout: 'fbdeploy\n',
+      });
+      assert.deepEqual(await loginAs(info, HOST, 'fbkeys', key), { code: 0, stdout: 'fbkeys\n' });
     },
     { FB_KEY: pub },
   );
   const rb = await fleetbook(['rollback', changedBy]);
   assert.equal(rb.code, 0, rb.stdout + rb.stderr);
   assert.equal(await state(), before, 'the rollback did not give both users back as they were');
-  assert.notEqual((await loginAs('fbkeys', key)).code, 0, 'the key still lets fbkeys in');
+  assert.notEqual(
+    (await loginAs(info, HOST, 'fbkeys', key)).code,
+    0,
+    'the key still lets fbkeys in',
+  );
   await onHost(HOST, 'userdel -r fbkeys');
   await rm(dir, { recursive: true });
 });

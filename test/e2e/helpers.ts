@@ -1,9 +1,14 @@
-import { spawn } from 'node:child_process';
+import { execFile as execFileCb, spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { labResetHost, labSsh, labStatus, labUp, type LabInfo } from '../../src/lab/index.ts';
 import type { RunEvent, TaskEndEvent } from '../../src/runner/events.ts';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
+const execFile = promisify(execFileCb);
 
 const range = (from: number, to: number): string[] =>
   Array.from({ length: to - from + 1 }, (_, i) => `lab${from + i}`);
@@ -29,10 +34,11 @@ export const HOSTS = {
   exec: ['lab45'],
   results: ['lab46'],
   restore: ['lab47', 'lab48'],
+  example: ['lab49'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Every file asks for the same lab size, so no file shrinks or grows it under another. */
-export const LAB_SIZE = 48;
+export const LAB_SIZE = 49;
 
 /**
  * The lab every e2e file shares, started (or reused) once per file, with this file's hosts reset
@@ -219,4 +225,33 @@ export function assertPredicted(
     });
   }
   return unknown;
+}
+
+/** A new ed25519 key pair on the controller: the private key's path and the public key's line. */
+export async function newKeyPair(): Promise<{ key: string; pub: string; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'fb-key-'));
+  const key = join(dir, 'id_ed25519');
+  await execFile('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'fb-e2e', '-f', key]);
+  return { key, pub: (await readFile(`${key}.pub`, 'utf8')).trim(), dir };
+}
+
+/** Log in to a lab host as `user` with the private key `key`, through sshd as any client would. */
+export async function loginAs(
+  info: LabInfo,
+  host: string,
+  user: string,
+  key: string,
+): Promise<{ code: number; stdout: string }> {
+  const h = info.hosts.find((x) => x.name === host);
+  return execFile('ssh', [
+    ...['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes'],
+    ...['-o', `UserKnownHostsFile=${info.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes'],
+    ...['-p', String(h?.port ?? 22), `${user}@${h?.address ?? ''}`, 'id -un'],
+  ]).then(
+    (r) => ({ code: 0, stdout: r.stdout }),
+    (e: unknown) => {
+      const failed = e as { code?: number; stdout?: string };
+      return { code: failed.code ?? 1, stdout: failed.stdout ?? '' };
+    },
+  );
 }
