@@ -5,7 +5,6 @@ import {
   planFile,
   sh,
   TaskFailure,
-  undoGuards,
   Type,
   type Change,
   type FactQuery,
@@ -13,6 +12,7 @@ import {
   type Plan,
   type Static,
 } from 'fleetbook';
+import { createDir } from './ensureDir.ts';
 import { localContent } from './copyFile.ts';
 import { keyFingerprints } from './openpgp.ts';
 
@@ -197,27 +197,7 @@ export const aptRepository = defineTask({
     const changes: Change[] = [];
     const keyrings = facts.keyrings as FileFact;
     if (!keyrings.exists)
-      changes.push({
-        summary: `create directory ${KEYRINGS}`,
-        diff: [{ kind: 'item', sign: '+', text: `directory ${KEYRINGS} (0755 root:root)` }],
-        steps: [
-          {
-            op: 'run',
-            describe: `install -d ${KEYRINGS}`,
-            script: sh`install -d -m 0755 -- ${KEYRINGS}`,
-          },
-        ],
-        undo: [
-          {
-            op: 'run',
-            describe: `rmdir ${KEYRINGS}`,
-            script: sh`[ ! -d ${KEYRINGS} ] || rmdir -- ${KEYRINGS}`,
-            onlyIf: undoGuards.emptyDir(KEYRINGS),
-            removes: undoGuards.takes(KEYRINGS),
-          },
-        ],
-        effects: [],
-      });
+      changes.push(createDir(KEYRINGS, { mode: '0755', owner: 'root', group: 'root' }));
     const root = { mode: '0644', owner: 'root', group: 'root' };
     const files = [
       planFile(ctx.host.name, key, { path: at.key, content: prepared.key, ...root }),

@@ -91,7 +91,11 @@ export function planDirectory(p: DirParams, facts: Readonly<Record<string, unkno
   return changes.length === 0 ? { status: 'ok' } : { status: 'change', changes };
 }
 
-function createDir(path: string, want: { mode: string; owner: string; group: string }): Change {
+/** A new directory with mode and owner; undo removes it while it is empty. */
+export function createDir(
+  path: string,
+  want: { mode: string; owner: string; group: string },
+): Change {
   return {
     summary: `create directory ${path} (${want.mode} ${want.owner}:${want.group})`,
     diff: [

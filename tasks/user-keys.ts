@@ -1,15 +1,7 @@
 // ensureUser's authorized_keys: the pure edit of the file's lines, and the changes that make
 // ~/.ssh and the file, owned by the user, as sshd's StrictModes wants them.
-import {
-  absentFile,
-  attributeChange,
-  planFile,
-  sh,
-  undoGuards,
-  Type,
-  type Change,
-  type FileFact,
-} from 'fleetbook';
+import { attributeChange, planFile, Type, type Change, type FileFact } from 'fleetbook';
+import { createDir } from './ensureDir.ts';
 
 /** A key type sshd accepts, as the word before the base64 key. */
 const KEY_TYPE =
@@ -68,32 +60,7 @@ export function planKeys(host: string, w: KeysWanted, dir: FileFact, file: FileF
   const own = { owner: w.user, group: w.group };
   const changes: Change[] = [];
   if (!dir.exists) {
-    changes.push({
-      summary: `create directory ${path} (0700 ${w.user}:${w.group})`,
-      diff: [{ kind: 'item', sign: '+', text: `directory ${path} (0700 ${w.user}:${w.group})` }],
-      steps: [
-        {
-          op: 'run',
-          describe: `install -d ${path}`,
-          script: sh`install -d -m 0700 -o ${w.user} -g ${w.group} -- ${path}`,
-        },
-      ],
-      undo: [
-        {
-          op: 'run',
-          describe: `rmdir ${path}`,
-          script: sh`[ ! -d ${path} ] || rmdir -- ${path}`,
-          onlyIf: undoGuards.emptyDir(path),
-          removes: undoGuards.takes(path),
-        },
-      ],
-      effects: [
-        {
-          kind: 'file',
-          fact: { ...absentFile(path), exists: true, type: 'directory', mode: '0700', ...own },
-        },
-      ],
-    });
+    changes.push(createDir(path, { mode: '0700', ...own }));
   } else {
     const attrs = attributeChange(dir, { mode: '0700', ...own }, 'directory');
     if (attrs !== null) changes.push(attrs);

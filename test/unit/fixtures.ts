@@ -14,7 +14,9 @@ import {
   type FileRead,
   type GroupFact,
   type HostView,
+  type Change,
   type Plan,
+  type Step,
   type PlanContext,
   type ProbeSpec,
   type ServiceFact,
@@ -215,4 +217,23 @@ export async function runLocal(
     events,
     ends: events.filter((e): e is TaskEndEvent => e.type === 'task-end'),
   };
+}
+
+/** A step as a plan table shows it: a run step's description, else its op and path. */
+export const stepText = (s: Step): string => (s.op === 'run' ? s.describe : `${s.op} ${s.path}`);
+
+/** A change as a plan table shows it: `summary | steps | undo`. */
+export function changeRow(c: Change, step: (s: Step) => string = stepText): string {
+  return `${c.summary} | ${c.steps.map(step).join('; ')} | ${c.undo.map(step).join('; ')}`;
+}
+
+/** A plan as a table row wants it: ok, `fail: MESSAGE`, `unknown: REASON`, or a line per change. */
+export function planRows(
+  p: Plan,
+  row: (c: Change) => string = (c) => changeRow(c),
+): string | string[] {
+  if (p.status === 'ok') return 'ok';
+  if (p.status === 'fail') return `fail: ${p.message}`;
+  if (p.status === 'unknown') return `unknown: ${p.reason}`;
+  return p.changes.map(row);
 }

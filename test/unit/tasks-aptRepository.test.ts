@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { FileFact, Plan, Step } from '../../src/index.ts';
+import type { FileFact, Plan } from '../../src/index.ts';
 import { aptRepository, sourcesFile, type AptRepositoryParams } from '../../tasks/aptRepository.ts';
 import { dearmor, keyFingerprints } from '../../tasks/openpgp.ts';
-import { absent, answerFrom, dir, file, preparePlan } from './fixtures.ts';
+import { absent, answerFrom, dir, file, planRows, preparePlan, stepText } from './fixtures.ts';
 
 const KEY = readFileSync('test/fixtures/openpgp/ed25519.asc', 'utf8');
 const FPR = '5B4E2117757112B33AF7449177528FEFAC7838AC';
@@ -38,20 +38,11 @@ test('sourcesFile: deb822 with Signed-By its own key', () => {
 
 const SRC = '/etc/apt/sources.list.d/nginx.sources';
 const ASC = '/etc/apt/keyrings/nginx.asc';
-const stepText = (s: Step): string => (s.op === 'run' ? s.describe : `${s.op} ${s.path}`);
-
 async function plan(params: AptRepositoryParams, files: Record<string, FileFact>): Promise<Plan> {
   return preparePlan(
     aptRepository(params),
     answerFrom({ files: { '/etc/apt/keyrings': dir('/etc/apt/keyrings'), ...files } }),
   );
-}
-
-function shown(p: Plan): string | string[] {
-  if (p.status === 'ok') return 'ok';
-  if (p.status === 'fail') return `fail: ${p.message}`;
-  if (p.status === 'unknown') return `unknown: ${p.reason}`;
-  return p.changes.map((c) => `${c.summary} | ${c.steps.map(stepText).join('; ')}`);
 }
 
 const ROWS: readonly [
@@ -90,7 +81,7 @@ const ROWS: readonly [
     P,
     { '/etc/apt/keyrings': absent('/etc/apt/keyrings') },
     [
-      'create directory /etc/apt/keyrings | install -d /etc/apt/keyrings',
+      'create directory /etc/apt/keyrings (0755 root:root) | mkdir /etc/apt/keyrings',
       `create file ${ASC} (0644 root:root) | write ${ASC}`,
       `create file ${SRC} (0644 root:root) | write ${SRC}`,
       'refresh the index of apt repository nginx | apt-get update (nginx)',
@@ -109,7 +100,10 @@ const ROWS: readonly [
 
 for (const [what, params, files, want] of ROWS)
   test(`aptRepository: ${what}`, async (t) => {
-    const got = shown(await plan(params, files));
+    const got = planRows(
+      await plan(params, files),
+      (c) => `${c.summary} | ${c.steps.map(stepText).join('; ')}`,
+    );
     t.diagnostic(JSON.stringify(got));
     assert.deepEqual(got, want);
   });

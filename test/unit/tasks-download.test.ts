@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { FileFact, Plan, Step } from '../../src/index.ts';
+import type { FileFact, Plan } from '../../src/index.ts';
 import { download, type DownloadParams } from '../../tasks/download.ts';
-import { absent, answerFrom, dir, file, preparePlan } from './fixtures.ts';
+import { absent, answerFrom, dir, file, planRows, preparePlan } from './fixtures.ts';
 
 const BODY = '#!/bin/sh\necho tool\n';
 const SHA = createHash('sha256').update(BODY).digest('hex');
@@ -26,18 +26,6 @@ function plan(
   return preparePlan(
     download(params),
     answerFrom({ files: { [DEST]: at, '/usr/local/bin': parent } }),
-  );
-}
-
-const stepText = (s: Step): string => (s.op === 'run' ? s.describe : `${s.op} ${s.path}`);
-
-function shown(p: Plan): string | string[] {
-  if (p.status === 'ok') return 'ok';
-  if (p.status === 'fail') return `fail: ${p.message}`;
-  if (p.status === 'unknown') return `unknown: ${p.reason}`;
-  return p.changes.map(
-    (c) =>
-      `${c.summary} | ${c.steps.map(stepText).join('; ')} | ${c.undo.map(stepText).join('; ')}`,
   );
 }
 
@@ -80,7 +68,7 @@ const ROWS: readonly [string, DownloadParams, FileFact, string | readonly string
 
 for (const [what, params, at, want, parent] of ROWS)
   test(`download: ${what}`, async (t) => {
-    const got = shown(await plan(params, at, parent));
+    const got = planRows(await plan(params, at, parent));
     t.diagnostic(JSON.stringify(got));
     assert.deepEqual(got, want);
   });

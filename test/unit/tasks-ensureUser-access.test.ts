@@ -3,11 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Fact, FileFact, Plan, Step } from '../../src/index.ts';
+import type { Fact, FileFact, Plan } from '../../src/index.ts';
 import { ensureUser, type EnsureUserParams } from '../../tasks/ensureUser.ts';
 import { editKeys, keyIdentity } from '../../tasks/user-keys.ts';
 import { passwordState, type PasswordState } from '../../tasks/user-password.ts';
-import { absent, dir, file, group, noUser, planFrom, user } from './fixtures.ts';
+import { absent, dir, file, group, noUser, planFrom, planRows, user } from './fixtures.ts';
 
 const ED = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOpsA9vJ7Yt0QpPvYbWKyVgx3cF1mJqjYm3l6o5yqv0X';
 const RSA = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7';
@@ -95,19 +95,6 @@ function plan(params: EnsureUserParams, h: Host): Plan {
   });
 }
 
-const stepText = (s: Step): string => (s.op === 'run' ? s.describe : `${s.op} ${s.path}`);
-
-/** ok, fail: MESSAGE, or each change as `summary | steps | undo`. */
-function shown(p: Plan): string | string[] {
-  if (p.status === 'ok') return 'ok';
-  if (p.status === 'fail') return `fail: ${p.message}`;
-  if (p.status === 'unknown') return `unknown: ${p.reason}`;
-  return p.changes.map(
-    (c) =>
-      `${c.summary} | ${c.steps.map(stepText).join('; ')} | ${c.undo.map(stepText).join('; ')}`,
-  );
-}
-
 const U = { name: 'deploy', system: false } as const;
 const ROWS: readonly [string, EnsureUserParams, Host, string | readonly string[]][] = [
   [
@@ -149,7 +136,7 @@ const ROWS: readonly [string, EnsureUserParams, Host, string | readonly string[]
     { exists: false, sshDir: absent(`${HOME}/.ssh`) },
     [
       'create user deploy | groupadd deploy; useradd deploy | userdel --remove deploy; groupdel deploy',
-      `create directory ${HOME}/.ssh (0700 deploy:deploy) | install -d ${HOME}/.ssh | rmdir ${HOME}/.ssh`,
+      `create directory ${HOME}/.ssh (0700 deploy:deploy) | mkdir ${HOME}/.ssh | rmdir ${HOME}/.ssh`,
       `create file ${HOME}/.ssh/authorized_keys (0600 deploy:deploy) | write ${HOME}/.ssh/authorized_keys | `,
     ],
   ],
@@ -181,7 +168,7 @@ const ROWS: readonly [string, EnsureUserParams, Host, string | readonly string[]
 
 for (const [what, params, h, want] of ROWS)
   test(`ensureUser access: ${what}`, (t) => {
-    const got = shown(plan(params, h));
+    const got = planRows(plan(params, h));
     t.diagnostic(JSON.stringify(got));
     assert.deepEqual(got, want);
   });

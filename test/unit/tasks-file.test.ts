@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FileFact, Plan, Step } from '../../src/index.ts';
 import { file as fileTask, type FileParams } from '../../tasks/file.ts';
-import { absent, answerFrom, dir, file, planFrom } from './fixtures.ts';
+import { absent, answerFrom, changeRow, dir, file, planFrom, planRows } from './fixtures.ts';
 
 const P = '/etc/nginx/sites-enabled/default';
 const link = (target: string): FileFact => ({
@@ -190,19 +190,11 @@ const ROWS: readonly Row[] = [
   },
 ];
 
-function shown(p: Plan): string | string[] {
-  if (p.status === 'ok') return 'ok';
-  if (p.status === 'fail') return `fail: ${p.message}`;
-  if (p.status === 'unknown') return `unknown: ${p.reason}`;
-  return p.changes.map(
-    (c) =>
-      `${c.summary} | ${c.steps.map(stepText).join('; ')} | ${c.undo.map(stepText).join('; ')}`,
-  );
-}
-
 for (const r of ROWS)
   test(`file: ${r.what}`, (t) => {
-    const got = shown(plan(r.params, r.at, ['app', 'adm'], r.other));
+    const got = planRows(plan(r.params, r.at, ['app', 'adm'], r.other), (c) =>
+      changeRow(c, stepText),
+    );
     t.diagnostic(JSON.stringify(got));
     assert.deepEqual(got, r.want);
   });

@@ -2,9 +2,18 @@
 // plan's changes as `summary | steps | undo | after undo`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FileFact, Plan, ServiceFact, Step } from '../../src/index.ts';
+import type { Change, FileFact, Plan, ServiceFact, Step } from '../../src/index.ts';
 import { systemdUnit, type SystemdUnitParams } from '../../tasks/systemdUnit.ts';
-import { absent, answerFrom, dir, file, preparePlan, service } from './fixtures.ts';
+import {
+  absent,
+  answerFrom,
+  changeRow,
+  dir,
+  file,
+  planRows,
+  preparePlan,
+  service,
+} from './fixtures.ts';
 
 const PATH = '/etc/systemd/system/app.service';
 const UNIT = '[Unit]\nDescription=app\n\n[Service]\nExecStart=/usr/local/bin/app\n';
@@ -21,19 +30,8 @@ const stepText = (s: Step): string =>
       ? `write ${s.path} (validate: ${s.validate ?? 'none'})`
       : `remove ${s.path}`;
 
-function shown(p: Plan): string | string[] {
-  if (p.status === 'ok') return 'ok';
-  if (p.status === 'fail') return `fail: ${p.message}`;
-  if (p.status === 'unknown') return `unknown: ${p.reason}`;
-  return p.changes.map((c) =>
-    [
-      c.summary,
-      c.steps.map(stepText).join('; '),
-      c.undo.map(stepText).join('; '),
-      (c.afterUndo ?? []).map(stepText).join('; '),
-    ].join(' | '),
-  );
-}
+const row = (c: Change): string =>
+  `${changeRow(c, stepText)} | ${(c.afterUndo ?? []).map(stepText).join('; ')}`;
 
 const notLoaded = service('app.service', { exists: false, active: 'inactive', enabled: '' });
 
@@ -106,7 +104,7 @@ const ROWS: readonly [
 
 for (const [what, params, at, svc, want] of ROWS)
   test(`systemdUnit: ${what}`, async (t) => {
-    const got = shown(await plan(params, at, svc));
+    const got = planRows(await plan(params, at, svc), row);
     t.diagnostic(JSON.stringify(got));
     assert.deepEqual(got, want);
   });
