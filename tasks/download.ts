@@ -8,6 +8,7 @@ import {
   missingAccount,
   normMode,
   planWholeFile,
+  joinScripts,
   sh,
   undoGuards,
   wholeFileProbe,
@@ -20,6 +21,7 @@ import {
   type FactQuery,
   type FileFact,
   type Plan,
+  type Script,
   type Static,
 } from 'fleetbook';
 
@@ -61,17 +63,42 @@ const Params = Type.Object(
 );
 export type DownloadParams = Static<typeof Params>;
 
-/** One fetch per URL and hash in a run, however many hosts ask (via controller). */
+/** One fetch per URL and hash in a run, however many hosts (and tasks) ask. */
 const fetched = new Map<string, Promise<Buffer>>();
 
-async function fetchChecked(p: DownloadParams): Promise<Buffer> {
-  const res = await fetch(p.url, { signal: AbortSignal.timeout((p.timeoutSeconds ?? 300) * 1000) });
-  if (!res.ok) throw new TaskFailure(`${p.url}: HTTP ${res.status} ${res.statusText}`);
+/**
+ * The bytes at `url`, fetched by the controller once per run and refused unless their sha256 is
+ * the one given (download and unarchive via the controller).
+ */
+export function fetchOnce(url: string, sha256: string, timeoutSeconds = 300): Promise<Buffer> {
+  const key = `${url} ${sha256}`;
+  const got = fetched.get(key) ?? fetchChecked(url, sha256, timeoutSeconds);
+  fetched.set(key, got);
+  return got;
+}
+
+async function fetchChecked(url: string, sha256: string, timeoutSeconds: number): Promise<Buffer> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutSeconds * 1000) });
+  if (!res.ok) throw new TaskFailure(`${url}: HTTP ${res.status} ${res.statusText}`);
   const bytes = Buffer.from(await res.arrayBuffer());
   const got = createHash('sha256').update(bytes).digest('hex');
-  if (got !== p.sha256)
-    throw new TaskFailure(`${p.url}: sha256 is ${got}, not ${p.sha256}: refusing it`);
+  if (got !== sha256) throw new TaskFailure(`${url}: sha256 is ${got}, not ${sha256}: refusing it`);
   return bytes;
+}
+
+/**
+ * A script that fetches `url` on the host into `tmp` (curl, or wget, whichever is there) and
+ * keeps it only if its sha256 is the one given; else it removes it and fails saying why.
+ */
+export function hostFetch(url: string, tmp: string, sha256: string, timeoutSeconds = 300): Script {
+  const t = timeoutSeconds;
+  return sh`tmp=${tmp}; rm -f -- "$tmp"
+if command -v curl >/dev/null 2>&1; then curl -fsSL --max-time ${t} -o "$tmp" ${url}
+elif command -v wget >/dev/null 2>&1; then wget -q -T ${t} -O "$tmp" ${url}
+else echo 'neither curl nor wget on this host: install one (aptInstall curl), or give via: controller' >&2; exit 127; fi || { rm -f -- "$tmp"; exit 1; }
+got=$(sha256sum < "$tmp" | cut -c1-64)
+if [ "$got" != ${sha256} ]; then rm -f -- "$tmp"; echo ${`${url}: sha256 is `}"$got"${`, not ${sha256}: refusing it`} >&2; exit 1; fi
+`;
 }
 
 const attrsOf = (p: DownloadParams) => ({
@@ -90,10 +117,7 @@ export const download = defineTask({
   describe: (p) => `${p.url} -> ${p.dest}`,
   prepare: async (p): Promise<{ content: Buffer | null }> => {
     if (p.via !== 'controller') return { content: null };
-    const key = `${p.url} ${p.sha256}`;
-    const got = fetched.get(key) ?? fetchChecked(p);
-    fetched.set(key, got);
-    return { content: await got };
+    return { content: await fetchOnce(p.url, p.sha256, p.timeoutSeconds) };
   },
   probe: (p, prepared): Record<string, FactQuery> => {
     const a = attrsOf(p);
@@ -131,7 +155,7 @@ export const download = defineTask({
   },
 });
 
-function parentOf(path: string): string {
+export function parentOf(path: string): string {
   return path.slice(0, Math.max(1, path.lastIndexOf('/')));
 }
 
@@ -142,14 +166,10 @@ function parentOf(path: string): string {
 function fetchOnHost(p: DownloadParams, cur: FileFact): Change[] {
   const a = attrsOf(p);
   const tmp = `${parentOf(p.dest)}/.fleetbook-dl-${p.sha256.slice(0, 12)}`;
-  const t = p.timeoutSeconds ?? 300;
-  const fetchStep = sh`tmp=${tmp}; rm -f -- "$tmp"
-if command -v curl >/dev/null 2>&1; then curl -fsSL --max-time ${t} -o "$tmp" ${p.url}
-elif command -v wget >/dev/null 2>&1; then wget -q -T ${t} -O "$tmp" ${p.url}
-else echo 'neither curl nor wget on this host: install one (aptInstall curl), or give via: controller' >&2; exit 127; fi || { rm -f -- "$tmp"; exit 1; }
-got=$(sha256sum < "$tmp" | cut -c1-64)
-if [ "$got" != ${p.sha256} ]; then rm -f -- "$tmp"; echo ${`${p.url}: sha256 is `}"$got"${`, not ${p.sha256}: refusing it`} >&2; exit 1; fi
-chown -- ${`${a.owner}:${a.group}`} "$tmp" && chmod -- ${a.mode} "$tmp"`;
+  const fetchStep = joinScripts([
+    hostFetch(p.url, tmp, p.sha256, p.timeoutSeconds),
+    sh`chown -- ${`${a.owner}:${a.group}`} ${tmp} && chmod -- ${a.mode} ${tmp}`,
+  ]);
   const fetchIt: Change = {
     summary: `download ${p.url} (sha256 ${p.sha256.slice(0, 12)}…)`,
     diff: [

@@ -18,6 +18,7 @@ export { serviceRestart, type ServiceRestartParams } from './serviceRestart.ts';
 export { systemdUnit, type SystemdUnitParams } from './systemdUnit.ts';
 export { templateFile, type TemplateFileParams } from './templateFile.ts';
 export { timezone, type TimezoneParams } from './timezone.ts';
+export { unarchive, type UnarchiveParams } from './unarchive.ts';
 export { verifyMail, type VerifyMailParams } from './verifyMail.ts';
 // Reading an MTA's journal about one message: for roles and tasks that prove their own mail path.
 export {

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { rm } from 'node:fs/promises';
+import { execFile as execFileCb } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { LabInfo } from '../../src/lab/index.ts';
 import { serveAptRepo } from './apt-repo.ts';
 import {
@@ -393,6 +397,82 @@ test('download: fetched by the host (curl) with its sha256 checked, replacing a 
     assert.equal(await fileState(paths), before, 'the rollback did not give the files back');
   } finally {
     server.close();
+  }
+});
+
+/** Every path under these trees: type, mode, owner, mtime, and a regular file's sha256. */
+function treeState(roots: readonly string[]): Promise<string> {
+  return onHost(
+    HOST,
+    roots
+      .map(
+        (r) =>
+          `if [ -e '${r}' ]; then find '${r}' -printf '%p %y %m %u:%g %T@\\n' | sort; find '${r}' -type f -exec sha256sum {} + | sort; else echo 'absent ${r}'; fi`,
+      )
+      .join('; '),
+  );
+}
+
+test('unarchive: a tarball fetched by the host into a new directory, stripped and owned; a zip from the controller over a directory, its other files kept; never fetched again; rollback gives the old trees back', async () => {
+  const execFile = promisify(execFileCb);
+  const work = await mkdtemp(path.join(tmpdir(), 'fb-unar-'));
+  await mkdir(path.join(work, 'app-1.0/bin'), { recursive: true });
+  await writeFile(path.join(work, 'app-1.0/bin/app'), '#!/bin/sh\necho fb-app 1.0\n');
+  await chmod(path.join(work, 'app-1.0/bin/app'), 0o755);
+  await writeFile(path.join(work, 'app-1.0/README'), 'app 1.0\n');
+  await execFile('tar', ['-czf', 'app-1.0.tar.gz', 'app-1.0'], { cwd: work });
+  await mkdir(path.join(work, 'site/css'), { recursive: true });
+  await writeFile(path.join(work, 'site/index.html'), '<h1>new</h1>\n');
+  await writeFile(path.join(work, 'site/css/site.css'), 'h1 { color: red }\n');
+  await execFile(
+    'python3',
+    ['-m', 'zipfile', '-c', path.join(work, 'site.zip'), 'index.html', 'css'],
+    {
+      cwd: path.join(work, 'site'),
+    },
+  );
+  const tgz = await readFile(path.join(work, 'app-1.0.tar.gz'));
+  const asked: string[] = [];
+  const server = createServer((req, res) => {
+    asked.push(req.url ?? '');
+    res.writeHead(req.url === '/app-1.0.tar.gz' ? 200 : 404).end(tgz);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const env = {
+    FB_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    FB_SHA_TGZ: createHash('sha256').update(tgz).digest('hex'),
+    FB_ZIP: path.join(work, 'site.zip'),
+  };
+  try {
+    await onHost(
+      HOST,
+      "apt-get purge -y -q curl unzip >/dev/null 2>&1; rm -rf /srv/fb-rel /srv/fb-site && mkdir -p /srv/fb-site && printf '<h1>old</h1>\\n' > /srv/fb-site/index.html && echo keep > /srv/fb-site/keep.txt && chmod 0750 /srv/fb-site && touch -d 2023-01-02 /srv/fb-site/index.html",
+    );
+    const roots = ['/srv/fb-rel', '/srv/fb-site'];
+    const before = await treeState(roots);
+    await fourPasses(
+      'unarchive',
+      /\/srv\/fb-rel\/1\.0: app-1\.0\.tar\.gz \(sha256 [0-9a-f]{64}\) from http:\/\/127\.0\.0\.1:\d+\/app-1\.0\.tar\.gz unpacked, 1 leading component\(s\) stripped, owned by www-data:www-data.*\/srv\/fb-site: site\.zip \(sha256 [0-9a-f]{64}\) from controller file .*site\.zip unpacked, owned by root:root; what it holds replaces what is there/,
+      roots,
+      async (h) => {
+        assert.equal(
+          await onHost(
+            h,
+            '/srv/fb-rel/1.0/bin/app; stat -c "%n %a %U" /srv/fb-rel/1.0 /srv/fb-rel/1.0/bin/app /srv/fb-site; cat /srv/fb-site/index.html /srv/fb-site/keep.txt /srv/fb-site/css/site.css; ls -A /srv/fb-rel; ls -A /srv/fb-site',
+          ),
+          'fb-app 1.0\n/srv/fb-rel/1.0 755 www-data\n/srv/fb-rel/1.0/bin/app 755 www-data\n/srv/fb-site 750 root\n<h1>new</h1>\nkeep\nh1 { color: red }\n1.0\n.fleetbook-unarchive\ncss\nindex.html\nkeep.txt\n',
+        );
+      },
+      env,
+    );
+    // The host fetched the tarball once, on the first real run; the converged passes fetched nothing.
+    assert.deepEqual(asked, ['/app-1.0.tar.gz']);
+    const rb = await fleetbook(['rollback', changedBy]);
+    assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+    assert.equal(await treeState(roots), before, 'the rollback did not give the trees back');
+  } finally {
+    server.close();
+    await rm(work, { recursive: true });
   }
 });
 

@@ -20,6 +20,7 @@ import {
   ensureService,
   templateFile,
   timezone,
+  unarchive,
 } from 'fleetbook/tasks';
 
 const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
@@ -142,6 +143,25 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
           owner: 'www-data',
           via: 'controller' as const,
         }),
+      ],
+    };
+  },
+  // A release tarball fetched by the host (curl) into a new directory; a site zip from the
+  // controller (FB_ZIP) over a directory the test made.
+  get unarchive() {
+    return {
+      tasks: [
+        aptInstall({ packages: ['curl', 'unzip'] }),
+        ensureDir({ path: '/srv/fb-rel' }),
+        unarchive({
+          url: `${process.env.FB_URL ?? ''}/app-1.0.tar.gz`,
+          sha256: process.env.FB_SHA_TGZ ?? '',
+          dest: '/srv/fb-rel/1.0',
+          stripComponents: 1,
+          owner: 'www-data',
+          group: 'www-data',
+        }),
+        unarchive({ src: process.env.FB_ZIP ?? '', dest: '/srv/fb-site' }),
       ],
     };
   },
