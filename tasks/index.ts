@@ -10,6 +10,7 @@ export { download, type DownloadParams } from './download.ts';
 export { ensureDir } from './ensureDir.ts';
 export { ensureGroup, type EnsureGroupParams } from './ensureGroup.ts';
 export { file, type FileParams } from './file.ts';
+export { gitCheckout, type GitCheckoutParams } from './gitCheckout.ts';
 export { hostname, liveHostname, type HostnameParams } from './hostname.ts';
 export { lineInFile, type LineInFileParams } from './lineInFile.ts';
 export { ensureService, type EnsureServiceParams } from './ensureService.ts';

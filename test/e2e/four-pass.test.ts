@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { execFile as execFileCb } from 'node:child_process';
+import { execFile as execFileCb, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -473,6 +473,124 @@ test('unarchive: a tarball fetched by the host into a new directory, stripped an
   } finally {
     server.close();
     await rm(work, { recursive: true });
+  }
+});
+
+/** A repository on the controller, served to the lab by git daemon on loopback. */
+async function serveGitRepo(): Promise<{
+  url: string;
+  commit: (file: string, text: string, tag?: string) => Promise<string>;
+  close: () => Promise<void>;
+}> {
+  const execFile = promisify(execFileCb);
+  const work = await mkdtemp(path.join(tmpdir(), 'fb-git-'));
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'fb',
+    GIT_AUTHOR_EMAIL: 'fb@example.org',
+    GIT_COMMITTER_NAME: 'fb',
+    GIT_COMMITTER_EMAIL: 'fb@example.org',
+  };
+  const git = async (...args: string[]) =>
+    (await execFile('git', args, { cwd: path.join(work, 'src'), env })).stdout.trim();
+  await execFile('git', ['init', '-q', '-b', 'main', path.join(work, 'src')]);
+  await execFile('git', ['init', '-q', '--bare', path.join(work, 'app.git')]);
+  await git('remote', 'add', 'origin', path.join(work, 'app.git'));
+  const commit = async (file: string, text: string, tag?: string) => {
+    await writeFile(path.join(work, 'src', file), text);
+    await git('add', file);
+    await git('commit', '-q', '-m', `${file}: ${text.trim()}`);
+    if (tag !== undefined) await git('tag', '-a', '-m', tag, tag);
+    await git('push', '-q', '--follow-tags', 'origin', 'main');
+    return git('rev-parse', 'HEAD');
+  };
+  const probe = createServer();
+  await new Promise<void>((ok) => probe.listen(0, '127.0.0.1', ok));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((ok) =>
+    probe.close(() => {
+      ok();
+    }),
+  );
+  const daemon = spawn(
+    'git',
+    [
+      'daemon',
+      '--reuseaddr',
+      '--export-all',
+      '--informative-errors',
+      `--base-path=${work}`,
+      '--listen=127.0.0.1',
+      `--port=${port}`,
+      work,
+    ],
+    { stdio: 'ignore' },
+  );
+  const url = `git://127.0.0.1:${port}/app.git`;
+  return {
+    url,
+    commit,
+    close: async () => {
+      daemon.kill();
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+test('gitCheckout: a shallow clone of a branch, owned by the app user; a checkout moved from one tag to another; a branch that moves on the remote is a would-change in check mode; rollback gives the old checkout back', async () => {
+  const repo = await serveGitRepo();
+  try {
+    await repo.commit('app.txt', 'one\n', 'v1');
+    const v2 = await repo.commit('app.txt', 'two\n', 'v2');
+    const main = await repo.commit('NEWS', 'main moved on\n');
+    await onHost(
+      HOST,
+      `(dpkg -s git >/dev/null 2>&1 || apt-get install -y -q git >/dev/null) && rm -rf /srv/fb-git-main /srv/fb-git-tag && git clone -q ${repo.url} /srv/fb-git-tag && git -C /srv/fb-git-tag checkout -q v1`,
+    );
+    const env = { FB_GIT: repo.url };
+    const checkout = (dir: string) =>
+      onHost(
+        HOST,
+        `git -c safe.directory='*' -C ${dir} rev-parse HEAD; git -c safe.directory='*' -C ${dir} rev-parse --abbrev-ref HEAD; stat -c '%U:%G' ${dir}/app.txt; cat ${dir}/app.txt`,
+      );
+    const before = await checkout('/srv/fb-git-tag');
+    await fourPasses(
+      'gitCheckout',
+      new RegExp(
+        `/srv/fb-git-main: checkout of git://127.0.0.1:\\d+/app.git at main \\(${main}\\), depth 1, owned by www-data:www-data.*"before":"[0-9a-f]{40}","after":"v2 \\(${v2}\\)"`,
+      ),
+      ['/srv/fb-git-main', '/srv/fb-git-tag'],
+      async () => {
+        assert.equal(await checkout('/srv/fb-git-main'), `${main}\nmain\nwww-data:www-data\ntwo\n`);
+        assert.equal(
+          await onHost(HOST, "git -c safe.directory='*' -C /srv/fb-git-main rev-list --count HEAD"),
+          '1\n',
+        );
+        assert.equal(await checkout('/srv/fb-git-tag'), `${v2}\nHEAD\nroot:root\ntwo\n`);
+      },
+      env,
+    );
+    const applied = changedBy;
+    const moved = await repo.commit('NEWS', 'main moved again\n');
+    const c = await run('gitCheckout', true, env);
+    assert.equal(c.code, 0, c.stdout + c.stderr);
+    assert.deepEqual(
+      taskEnds(c).map((e) => [e.outcome, JSON.stringify(e.diff).includes(moved)]),
+      [
+        ['would-change', true],
+        ['ok', false],
+      ],
+    );
+    const rb = await fleetbook(['rollback', applied]);
+    assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+    assert.equal(
+      await onHost(HOST, 'ls -d /srv/fb-git-main 2>&1 || true'),
+      "ls: cannot access '/srv/fb-git-main': No such file or directory\n",
+    );
+    assert.equal(await checkout('/srv/fb-git-tag'), before);
+  } finally {
+    await repo.close();
+    await onHost(HOST, 'rm -rf /srv/fb-git-main /srv/fb-git-tag');
   }
 });
 

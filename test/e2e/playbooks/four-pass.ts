@@ -12,6 +12,7 @@ import {
   ensureGroup,
   ensureUser,
   file,
+  gitCheckout,
   hostname,
   lineInFile,
   blockInFile,
@@ -162,6 +163,24 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
           group: 'www-data',
         }),
         unarchive({ src: process.env.FB_ZIP ?? '', dest: '/srv/fb-site' }),
+      ],
+    };
+  },
+  // The test's repository (FB_GIT, served by git daemon): a shallow clone of a branch, owned by
+  // www-data; a checkout the test made at tag v1 moved to v2.
+  get gitCheckout() {
+    const repo = process.env.FB_GIT ?? '';
+    return {
+      tasks: [
+        gitCheckout({
+          repo,
+          version: 'main',
+          dest: '/srv/fb-git-main',
+          depth: 1,
+          owner: 'www-data',
+          group: 'www-data',
+        }),
+        gitCheckout({ repo, version: 'v2', dest: '/srv/fb-git-tag' }),
       ],
     };
   },
