@@ -24,6 +24,7 @@ import {
   type Script,
   type Static,
 } from 'fleetbook';
+import { missingParent, parentOf } from './parent-dir.ts';
 
 const Params = Type.Object(
   {
@@ -135,12 +136,8 @@ export const download = defineTask({
       return planWholeFile(ctx.host.name, facts, { path: p.dest, content: prepared.content, ...a });
     const noAccount = missingAccount(facts, a.owner, a.group, p.dest);
     if (noAccount !== null) return { status: 'fail', message: noAccount };
-    const parent = facts.parent as FileFact;
-    if (!parent.exists || parent.type !== 'directory')
-      return {
-        status: 'fail',
-        message: `${parentOf(p.dest)} is not a directory (make it first, with ensureDir)`,
-      };
+    const noParent = missingParent(facts.parent as FileFact, p.dest);
+    if (noParent !== null) return noParent;
     const cur = facts.dest as FileFact;
     if (cur.exists && cur.type !== 'file')
       return {
@@ -154,10 +151,6 @@ export const download = defineTask({
     return { status: 'change', changes: fetchOnHost(p, cur) };
   },
 });
-
-export function parentOf(path: string): string {
-  return path.slice(0, Math.max(1, path.lastIndexOf('/')));
-}
 
 /**
  * Fetched and checked beside dest first, then the old file moved into the run's backups and the

@@ -20,6 +20,7 @@ import {
   missingAccount,
 } from 'fleetbook';
 import { directoryProbe, planDirectory } from './ensureDir.ts';
+import { missingParent, parentOf } from './parent-dir.ts';
 
 const Params = Type.Object(
   {
@@ -95,23 +96,15 @@ export const file = defineTask({
   plan: (p, facts): Plan => {
     if (p.state === 'directory') return planDirectory(p, facts);
     const cur = facts.path as FileFact;
-    const parent = facts.parent as FileFact;
     if (p.state === 'absent') return cur.exists ? change([removal(cur)]) : { status: 'ok' };
-    if (!parent.exists || parent.type !== 'directory')
-      return {
-        status: 'fail',
-        message: `${parentOf(p.path)} is not a directory (make it first, with ensureDir)`,
-      };
+    const noParent = missingParent(facts.parent as FileFact, p.path);
+    if (noParent !== null) return noParent;
     if (p.state === 'link') return planLink(p.path, p.target ?? '', p.force === true, cur);
     if (p.state === 'hard')
       return planHardLink(p.path, facts.target as FileFact, p.force === true, cur);
     return planTouch(p, cur, facts);
   },
 });
-
-function parentOf(path: string): string {
-  return path.slice(0, Math.max(1, path.lastIndexOf('/')));
-}
 
 function change(changes: Change[]): Plan {
   return { status: 'change', changes };

@@ -16,7 +16,7 @@ import {
   type Script,
   type Static,
 } from 'fleetbook';
-import { parentOf } from './download.ts';
+import { missingParent, parentOf } from './parent-dir.ts';
 import { gitState, type GitQuery, type GitState } from './git-state.ts';
 
 const Params = Type.Object(
@@ -93,13 +93,9 @@ export const gitCheckout = defineTask({
     if (g.dest.state === 'notRepo')
       return { status: 'fail', message: `${p.dest} exists and is not a git checkout` };
     if (g.dest.state === 'absent') {
-      const parent = facts.parent;
-      if (!parent.exists || parent.type !== 'directory')
-        return {
-          status: 'fail',
-          message: `${parentOf(p.dest)} is not a directory (make it first, with ensureDir)`,
-        };
-      return { status: 'change', changes: [clone(p, g, want)] };
+      return (
+        missingParent(facts.parent, p.dest) ?? { status: 'change', changes: [clone(p, g, want)] }
+      );
     }
     const cur = g.dest;
     if (cur.origin !== p.repo)

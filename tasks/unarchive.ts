@@ -21,7 +21,8 @@ import {
   type Step,
 } from 'fleetbook';
 import { localContent } from './copyFile.ts';
-import { fetchOnce, hostFetch, parentOf } from './download.ts';
+import { fetchOnce, hostFetch } from './download.ts';
+import { missingParent, parentOf } from './parent-dir.ts';
 
 const Params = Type.Object(
   {
@@ -163,12 +164,8 @@ export const unarchive = defineTask({
   plan: (p, facts, prepared): Plan => {
     const noAccount = missingAccount(facts, p.owner ?? 'root', p.group ?? 'root', p.dest);
     if (noAccount !== null) return { status: 'fail', message: noAccount };
-    const parent = facts.parent as FileFact;
-    if (!parent.exists || parent.type !== 'directory')
-      return {
-        status: 'fail',
-        message: `${parentOf(p.dest)} is not a directory (make it first, with ensureDir)`,
-      };
+    const noParent = missingParent(facts.parent as FileFact, p.dest);
+    if (noParent !== null) return noParent;
     const dest = facts.dest as FileFact;
     if (dest.exists && dest.type !== 'directory')
       return {
