@@ -31,6 +31,7 @@ import { readJson, writeFileAtomic, writeJson, type LabState } from './state.ts'
 import { ensureTools, type LabTools } from './tools.ts';
 import type { LabHost, LabInfo, LabLog } from './types.ts';
 import type { ProcRef } from './proc.ts';
+import { openHostSysctls } from './sysctl.ts';
 
 const quiet: LabLog = () => undefined;
 
@@ -104,7 +105,9 @@ async function waitAll(
       // A host that was already running is never rebooted here: on a loaded machine a slow answer
       // is normal, and a reboot would pull it from under whoever is using it (a test, a benchmark).
       // It gets the full timeout, then is reported like any other host that does not answer.
-      await waitForSsh(h, paths, tools, nspawns[k] ?? null, timeoutMs);
+      const nspawn = nspawns[k] ?? null;
+      await waitForSsh(h, paths, tools, nspawn, timeoutMs);
+      if (nspawn !== null) await openHostSysctls(h, tools, nspawn);
     }),
   );
   const failed = results.flatMap((r) =>
@@ -278,6 +281,7 @@ export async function labResetHost(name: string): Promise<void> {
     await prepareHost(h, paths, tools);
     const nspawn = await bootHost(h, tools);
     await waitForSsh(h, paths, tools, nspawn, bootTimeoutMs(1));
+    await openHostSysctls(h, tools, nspawn);
   });
 }
 
@@ -302,6 +306,7 @@ export async function labStartHost(name: string): Promise<void> {
       nspawn = await bootHost(h, tools);
     }
     await waitForSsh(h, paths, tools, nspawn, bootTimeoutMs(1));
+    await openHostSysctls(h, tools, nspawn);
   });
 }
 

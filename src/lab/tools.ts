@@ -8,6 +8,7 @@ export interface LabTools {
   mount: string;
   umount: string;
   chroot: string;
+  nsenter: string;
 }
 
 /** command → the Debian package that provides it */
@@ -19,6 +20,7 @@ const PACKAGES: Record<string, string> = {
   mount: 'mount',
   umount: 'mount',
   chroot: 'coreutils',
+  nsenter: 'util-linux',
 };
 
 let cached: LabTools | null = null;
@@ -83,6 +85,7 @@ export async function ensureTools(log: (line: string) => void): Promise<LabTools
     mount: await need('mount'),
     umount: await need('umount'),
     chroot: await need('chroot'),
+    nsenter: await need('nsenter'),
   };
   return cached;
 }
