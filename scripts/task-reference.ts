@@ -35,7 +35,8 @@ function cell(text: string): string {
 export function typeOf(n: Node): string {
   if (n.anyOf !== undefined && n.anyOf.every((a) => a.const !== undefined))
     return `one of ${n.anyOf.map((a) => `\`${JSON.stringify(a.const)}\``).join(', ')}`;
-  if (n.description !== undefined && n.type === 'string') return n.description;
+  if (n.description !== undefined && (n.type === 'string' || n.anyOf !== undefined))
+    return n.description;
   switch (n.type) {
     case 'integer':
     case 'number': {

@@ -92,6 +92,14 @@ export function formatSchemaErrors(
       );
       continue;
     }
+    // A value that fits no branch of a union: the union's description says what it wants.
+    const union = errs.find((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
+    const unionDescribed =
+      union === undefined ? undefined : schemaAt(schema, union.instancePath)?.description;
+    if (union !== undefined && unionDescribed !== undefined) {
+      lines.push(`${fieldPath(union)}: expected ${unionDescribed}, got ${got}`);
+      continue;
+    }
     const specific = errs.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf') ?? first;
     // A pattern means nothing to most readers; the field's description says what it wants.
     const described =
