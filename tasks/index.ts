@@ -16,6 +16,7 @@ export { lineInFile, type LineInFileParams } from './lineInFile.ts';
 export { ensureService, type EnsureServiceParams } from './ensureService.ts';
 export { ensureUser, type EnsureUserParams, type EnsureUserResult } from './ensureUser.ts';
 export { serviceRestart, type ServiceRestartParams } from './serviceRestart.ts';
+export { sysctl, type SysctlParams } from './sysctl.ts';
 export { systemdUnit, type SystemdUnitParams } from './systemdUnit.ts';
 export { templateFile, type TemplateFileParams } from './templateFile.ts';
 export { timezone, type TimezoneParams } from './timezone.ts';

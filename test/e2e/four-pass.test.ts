@@ -264,6 +264,47 @@ test('hostname: /etc/hostname and the running name (a custom fact, simulated in 
   assert.equal(await names(), before);
 });
 
+test('sysctl: a file in /etc/sysctl.d that systemd-sysctl applies, and the running values; rollback gives both back', async () => {
+  const conf = '/etc/sysctl.d/60-fb-e2e.conf';
+  const kernel = () => onHost(HOST, 'cat /proc/sys/fs/mqueue/msg_max /proc/sys/kernel/sem');
+  await onHost(
+    HOST,
+    `echo 10 > /proc/sys/fs/mqueue/msg_max && echo '32000 1024000000 500 32000' > /proc/sys/kernel/sem && printf '# e2e\\nkernel.msgmnb = 32768\\n' > ${conf}`,
+  );
+  const machine = await readFile('/proc/sys/fs/mqueue/msg_max', 'utf8');
+  const before = (await fileState([conf])) + (await kernel());
+  await fourPasses(
+    'sysctl',
+    /"field":"fs.mqueue.msg_max","before":"10","after":"64".*"field":"kernel.sem","before":"32000 1024000000 500 32000","after":"250 32000 100 256".*-kernel.msgmnb = 32768/,
+    [conf, '/proc/sys/fs/mqueue/msg_max', '/proc/sys/kernel/sem'],
+    async (h) => {
+      assert.equal(await kernel(), '64\n250\t32000\t100\t256\n');
+      assert.equal(
+        await onHost(h, `cat ${conf}`),
+        '# e2e\nfs.mqueue.msg_max = 64\nkernel.sem = 250 32000 100 256\n',
+      );
+      // What a boot does with the file: systemd-sysctl sets the values again.
+      await onHost(
+        h,
+        `echo 10 > /proc/sys/fs/mqueue/msg_max && /lib/systemd/systemd-sysctl ${conf}`,
+      );
+      assert.match(await kernel(), /^64\n/);
+      // The host's own: this machine's value is not the host's.
+      assert.equal(await readFile('/proc/sys/fs/mqueue/msg_max', 'utf8'), machine);
+    },
+  );
+  const rb = await fleetbook(['rollback', changedBy]);
+  assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+  assert.equal((await fileState([conf])) + (await kernel()), before);
+  // The machine's own parameters are read-only in a host: --check says so, as the run would.
+  const ro = await run('sysctlReadOnly', true);
+  assert.equal(ro.code, 2, ro.stdout + ro.stderr);
+  assert.match(
+    JSON.stringify(taskEnds(ro)),
+    /net.core.somaxconn is read-only on this host .*apply: false writes only the file/,
+  );
+});
+
 test('timezone: /etc/localtime and /etc/timezone; date says the zone; rollback gives UTC back', async () => {
   const files = ['/etc/localtime', '/etc/timezone'];
   const before = await fileState(files);

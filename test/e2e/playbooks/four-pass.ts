@@ -17,6 +17,7 @@ import {
   lineInFile,
   blockInFile,
   serviceRestart,
+  sysctl,
   systemdUnit,
   ensureService,
   templateFile,
@@ -87,6 +88,21 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
   },
   hostname: { tasks: [hostname({ name: 'fb-renamed' })] },
   timezone: { tasks: [timezone({ name: 'Europe/Berlin' })] },
+  // Parameters of the host's own IPC namespace (the lab makes them writable; see src/lab/sysctl.ts),
+  // in a file the test writes first with a line to remove.
+  sysctl: {
+    tasks: [
+      sysctl({ name: 'fs.mqueue.msg_max', value: 64, file: '/etc/sysctl.d/60-fb-e2e.conf' }),
+      sysctl({
+        name: 'kernel.sem',
+        value: '250 32000 100 256',
+        file: '/etc/sysctl.d/60-fb-e2e.conf',
+      }),
+      sysctl({ name: 'kernel.msgmnb', state: 'absent', file: '/etc/sysctl.d/60-fb-e2e.conf' }),
+    ],
+  },
+  // The machine's own (the hosts share its network namespace): read-only in the lab.
+  sysctlReadOnly: { tasks: [sysctl({ name: 'net.core.somaxconn', value: 8192 })] },
   // A group made with its gid, one moved to another gid, one removed (the test makes them first).
   ensureGroup: {
     tasks: [
