@@ -7,6 +7,7 @@
  * - HAProxy from an added apt repository (its own key, its fingerprint checked), pinned to the
  *   version the inventory names and held there, its configuration checked by `haproxy -c` before
  *   it replaces the live one, and reloaded when it changes.
+ * - The kernel parameters a busy proxy wants (the inventory's `sysctl`), set now and at every boot.
  * - A deploy user who logs in with keys only: its password locked, its authorized_keys exactly
  *   the inventory's.
  * - The app's release fetched with its sha256, into releases/VERSION, `current` pointing at it,
@@ -21,6 +22,7 @@
  *       version: 2.6.12-1+deb12u1
  *       repository: { uris: ..., suites: [bookworm], components: [main], keyUrl: ..., fingerprint: ... }
  *     deploy: { user: webops, keys: ["ssh-ed25519 AAAA... ann@laptop"] }
+ *     sysctl: { net.core.somaxconn: 4096, net.ipv4.ip_local_port_range: "1024 65000" }
  *
  * test/e2e/example.test.ts runs it on a fresh lab host against a signed repository and a release
  * served on loopback, and reaches the app through HAProxy.
@@ -37,6 +39,7 @@ import {
   ensureUser,
   file,
   serviceRestart,
+  sysctl,
   systemdUnit,
 } from 'fleetbook/tasks';
 
@@ -68,6 +71,8 @@ const ProxyVars = Type.Object({
     user: Type.String({ pattern: '^[a-z_][a-z0-9_-]*$', description: 'a user name' }),
     keys: Type.Array(Type.String(), { minItems: 1 }),
   }),
+  /** Kernel parameters by name (each checked by the sysctl task). */
+  sysctl: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Integer(), Type.String()]))),
 });
 type ProxyVars = Static<typeof ProxyVars>;
 
@@ -134,6 +139,11 @@ export default definePlaybook({
         authorizedKeys: v.deploy.keys,
         exclusiveKeys: true,
       }),
+      // Before any package: a package's scripts may set kernel parameters, so check mode could
+      // not say what they would be after one.
+      ...Object.entries(v.sysctl ?? {}).map(([name, value]) =>
+        sysctl({ name, value, file: '/etc/sysctl.d/60-haproxy.conf' }),
+      ),
       aptRepository({ name: 'haproxy', ...v.haproxy.repository }),
       aptInstall({ packages: [`haproxy=${v.haproxy.version}`], hold: true }),
       // The host fetches the release itself.

@@ -89,6 +89,9 @@ async function inventory(pub: string): Promise<{ file: string; listen: string }>
       },
       // Not `deploy`: the lab's hosts have that user already (for become).
       deploy: { user: 'fbdeploy', keys: [pub] },
+      // Not the net.* ones a proxy wants: the lab's hosts share this machine's network namespace,
+      // so those are read-only in them. These are the host's own (src/lab/sysctl.ts).
+      sysctl: { 'kernel.msgmnb': 65536, 'fs.mqueue.msg_max': 64 },
     },
     hosts: { [HOST]: labInv.hosts[HOST] },
   };
@@ -100,12 +103,13 @@ async function inventory(pub: string): Promise<{ file: string; listen: string }>
 test('reverse-proxy example: check, run, check on a fresh host; the app answers through HAProxy; rollback leaves the host as it was', async () => {
   const { key, pub, dir } = await newKeyPair();
   const { file: inv, listen } = await inventory(pub);
-  const packages = () =>
+  const kernel = 'cat /proc/sys/kernel/msgmnb /proc/sys/fs/mqueue/msg_max; ls /etc/sysctl.d';
+  const hostState = () =>
     onHost(
       HOST,
-      "dpkg-query -W -f='${Status}\\n' haproxy 2>&1 || true; getent passwd fbdeploy || true",
+      `dpkg-query -W -f='\${Status}\\n' haproxy 2>&1 || true; getent passwd fbdeploy || true; ${kernel}`,
     );
-  const before = await packages();
+  const before = await hostState();
   const args = ['run', PLAYBOOK, '-i', inv, '--json'];
 
   const c1 = await fleetbook([...args, '--check']);
@@ -141,6 +145,7 @@ test('reverse-proxy example: check, run, check on a fresh host; the app answers 
     ),
     'haproxy\n/srv/app/releases/1.0\nactive\nactive\n',
   );
+  assert.match(await onHost(HOST, kernel), /^65536\n64\n60-haproxy\.conf\n/);
 
   const c2 = await fleetbook([...args, '--check']);
   assert.equal(c2.code, 0, c2.stdout + c2.stderr);
@@ -154,7 +159,7 @@ test('reverse-proxy example: check, run, check on a fresh host; the app answers 
   const runId = r1.events.find((e) => e.type === 'run-start')?.runId ?? '';
   const rb = await fleetbook(['rollback', runId]);
   assert.equal(rb.code, 0, rb.stdout + rb.stderr);
-  assert.equal(await packages(), before);
+  assert.equal(await hostState(), before);
   assert.equal(
     await onHost(HOST, 'ls -d /srv/app /etc/systemd/system/app.service 2>/dev/null || true'),
     '',
