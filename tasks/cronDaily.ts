@@ -9,6 +9,7 @@ import {
   renderTemplate,
   templateData,
 } from 'fleetbook';
+import { localContent } from './copyFile.ts';
 
 const Params = Type.Object(
   {
@@ -18,18 +19,25 @@ const Params = Type.Object(
     }),
     script: Type.Optional(
       Type.String({
-        doc: "The job's content; must start with `#!`. Exactly one of script and src.",
+        doc: "The job's content; must start with `#!`. Exactly one of script, src and template.",
       }),
     ),
     src: Type.Optional(
       Type.String({
         minLength: 1,
-        doc: 'A template under templates/ rendering the job. Exactly one of script and src.',
+        description: 'a local file path',
+        doc: 'The job as a file on the controller, copied as it is: relative to the project (in a role: to its `files/`), as copyFile reads `src`. Exactly one of script, src and template.',
+      }),
+    ),
+    template: Type.Optional(
+      Type.String({
+        minLength: 1,
+        doc: 'A template under templates/ (in a role: its own) rendering the job, as templateFile renders `src`. Exactly one of script, src and template.',
       }),
     ),
     vars: Type.Optional(
       Type.Record(Type.String(), Type.Unknown(), {
-        doc: 'Template vars over the host vars (only with src).',
+        doc: 'Template vars over the host vars (only with template).',
       }),
     ),
   },
@@ -45,9 +53,16 @@ function label(p: CronDailyParams): string {
   return `cronDaily "${p.name}"`;
 }
 
-function checkShebang(script: string, p: CronDailyParams, field: 'script' | 'src'): void {
+type Source = 'script' | 'src' | 'template';
+
+function checkShebang(script: string, p: CronDailyParams, field: Source): void {
   if (!script.startsWith('#!')) {
-    const what = field === 'script' ? 'script' : `the rendered template ${p.src ?? ''}`;
+    const what =
+      field === 'script'
+        ? 'script'
+        : field === 'src'
+          ? `the file ${p.src ?? ''}`
+          : `the rendered template ${p.template ?? ''}`;
     throw new ConfigError(
       `${field}: ${what} must start with "#!" (run-parts executes the file directly, so it needs an interpreter line such as #!/bin/sh)`,
       {
@@ -59,14 +74,18 @@ function checkShebang(script: string, p: CronDailyParams, field: 'script' | 'src
 }
 
 /**
- * A daily cron job: /etc/cron.daily/NAME, root 0755, from an inline script or a template.
+ * A daily cron job: /etc/cron.daily/NAME, root 0755, from an inline script, a file or a template.
  * Names run-parts would silently skip (anything with a dot, such as `backup.sh`) are refused.
  */
 export const cronDaily = defineTask({
   type: 'cronDaily',
   params: Params,
-  // vars fill a template (src); an inline script is used as it is.
-  rules: [{ exactlyOne: ['script', 'src'] }, { when: 'script', forbid: ['vars'] }],
+  // vars fill a template; a script or a file is used as it is.
+  rules: [
+    { exactlyOne: ['script', 'src', 'template'] },
+    { when: 'script', forbid: ['vars'] },
+    { when: 'src', forbid: ['vars'] },
+  ],
   check: (params) => {
     if (!/^[A-Za-z0-9_-]+$/.test(params.name)) {
       throw new ConfigError(
@@ -75,12 +94,27 @@ export const cronDaily = defineTask({
       );
     }
     if (params.script !== undefined) checkShebang(params.script, params, 'script');
+    // src was the template before it meant what it means in every other task.
+    if (params.src?.endsWith('.ejs') === true)
+      throw new ConfigError(
+        `src: ${params.src} is a template, and src is a file copied as it is (as in copyFile): give it as template`,
+        { task: label(params), field: 'src' },
+      );
   },
   describe: (p) => p.name,
   prepare: async (p, host, ctx) => {
     if (p.script !== undefined) return { content: p.script };
-    const content = await renderTemplate(p.src ?? '', templateData(host, p.vars), ctx.templates);
-    checkShebang(content, p, 'src');
+    if (p.src !== undefined) {
+      const content = (await localContent(p, ctx.files)).toString('utf8');
+      checkShebang(content, p, 'src');
+      return { content };
+    }
+    const content = await renderTemplate(
+      p.template ?? '',
+      templateData(host, p.vars),
+      ctx.templates,
+    );
+    checkShebang(content, p, 'template');
     return { content };
   },
   probe: (p, prepared) => ({

@@ -138,7 +138,7 @@ export const djangoApp = defineRole({
         mode: '0755',
         vars,
       }),
-      cronDaily({ name: `${P}-clearsessions`, src: 'clearsessions.ejs', vars }),
+      cronDaily({ name: `${P}-clearsessions`, template: 'clearsessions.ejs', vars }),
 
       djangoMigrate({ project: P, code }),
       ensureService({ name: `${P}.service`, state: 'started', enabled: true }),

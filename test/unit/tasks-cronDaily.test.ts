@@ -54,20 +54,32 @@ test('the script must start with #!', async () => {
     /script: script must start with "#!"/,
   );
   await assert.rejects(
-    cronDaily({ name: 'backup', src: 'no-shebang.ejs' }).prepare(host),
-    /src: the rendered template no-shebang\.ejs must start with "#!"/,
+    cronDaily({ name: 'backup', template: 'no-shebang.ejs' }).prepare(host),
+    /template: the rendered template no-shebang\.ejs must start with "#!"/,
+  );
+  await assert.rejects(
+    cronDaily({ name: 'backup', src: 'test/fixtures/templates/null-value.ejs.txt' }).prepare(host),
+    /src: cannot read local file test\/fixtures\/templates\/null-value\.ejs\.txt \(no such file/,
   );
 });
 
-test('exactly one of script and src; vars only with src; unknown fields', () => {
+test('exactly one of script, src and template; vars only with template; unknown fields', () => {
   assert.throws(
-    () => cronDaily({ name: 'backup', script: SCRIPT, src: 'backup-job.ejs' }),
-    /src: give only one of script or src, not script and src/,
+    () => cronDaily({ name: 'backup', script: SCRIPT, template: 'backup-job.ejs' }),
+    /give only one of script, src or template, not script and template/,
   );
-  assert.throws(() => cronDaily({ name: 'backup' }), /script: give script or src; none was given/);
+  assert.throws(
+    () => cronDaily({ name: 'backup' }),
+    /script: give script, src or template; none was given/,
+  );
   assert.throws(
     () => cronDaily({ name: 'backup', script: SCRIPT, vars: { a: 1 } }),
     /vars: not allowed when script is given/,
+  );
+  // src means what it means in every task (a file copied as it is); a template is `template`.
+  assert.throws(
+    () => cronDaily({ name: 'backup', src: 'backup-job.ejs' }),
+    /src: backup-job\.ejs is a template, and src is a file copied as it is \(as in copyFile\): give it as template/,
   );
   assert.throws(
     // @ts-expect-error a misspelled parameter must not compile (and fails validation at run time)
@@ -97,8 +109,19 @@ test('new job -> write /etc/cron.daily/NAME root 0755 with a file diff', async (
   );
 });
 
+test('from a file on the controller, copied as it is', async () => {
+  const p = await plan({ name: 'backup', src: 'test/fixtures/files/backup-job.sh' });
+  const step = p.status === 'change' ? p.changes[0]?.steps[0] : undefined;
+  assert.ok(step?.op === 'write');
+  assert.equal(step.content.toString(), '#!/bin/sh\nexec /usr/local/bin/backup --daily\n');
+});
+
 test('from a template with host vars', async () => {
-  const p = await plan({ name: 'backup', src: 'backup-job.ejs', vars: { dir: '/srv/shop' } });
+  const p = await plan({
+    name: 'backup',
+    template: 'backup-job.ejs',
+    vars: { dir: '/srv/shop' },
+  });
   const step = p.status === 'change' ? p.changes[0]?.steps[0] : undefined;
   assert.ok(step?.op === 'write');
   assert.equal(
