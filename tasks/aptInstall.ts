@@ -18,9 +18,11 @@ import {
   type PackageState,
   type Static,
   type Step,
+  factEffect,
   PackageName,
 } from 'fleetbook';
 import { ETC_FUNCTIONS } from './apt-etc.ts';
+import { aptCandidate, aptIndexChange } from './apt-candidate.ts';
 
 const DebconfType = Type.Union([
   Type.Literal('string'),
@@ -69,9 +71,9 @@ const Params = Type.Object(
       doc: 'The packages, installed (or purged) in one apt-get call. NAME=VERSION pins one to that version: installed at it, upgraded or downgraded to it (undo puts the old version back).',
     }),
     state: Type.Optional(
-      Type.Union([Type.Literal('present'), Type.Literal('absent')], {
+      Type.Union([Type.Literal('present'), Type.Literal('latest'), Type.Literal('absent')], {
         default: 'present',
-        doc: 'absent purges the packages.',
+        doc: 'latest: installed, and upgraded to the version the package index offers (held packages stay where they are; check mode names the version, read from the index, which a stale index is refreshed first for). absent purges the packages.',
       }),
     ),
     updateCacheMaxAgeSeconds: Type.Optional(
@@ -335,7 +337,7 @@ function installDiff(spec: string, now: PackageState): DiffPart {
     return {
       kind: 'item',
       sign: '~',
-      text: `package ${name} ${now.version ?? '?'} -> ${want ?? '?'}`,
+      text: `package ${name} ${now.version ?? '?'} -> ${want ?? 'the newest the refreshed index offers, if newer'}`,
     };
   return { kind: 'item', sign: '+', text: `package ${name}${want === null ? '' : ` (${want})`}` };
 }
@@ -379,6 +381,29 @@ function holdChange(
 const nameOf = (spec: string): string => spec.split('=')[0] ?? spec;
 const versionOf = (spec: string): string | null => spec.split('=')[1] ?? null;
 
+/**
+ * What `state: latest` upgrades of the installed packages: each to its candidate (`NAME=VERSION`,
+ * so the run installs the version check mode named), or, when the index is refreshed first, by
+ * name (apt-get install upgrades it if the refreshed index has a newer one). Held ones stay.
+ * A string: why the versions cannot be known in check mode (an earlier task refreshes the index).
+ */
+function latestUpgrades(
+  packages: readonly string[],
+  state: (name: string) => PackageState,
+  facts: Readonly<Record<string, unknown>>,
+  stale: boolean,
+): string[] | string {
+  const installed = packages.filter((n) => state(n).installed && state(n).held !== true);
+  const changedBy = facts.indexChange as string;
+  if (installed.length > 0 && changedBy !== '')
+    return `the package index is changed before this task (${changedBy}): the versions it will offer ${installed.join(', ')} are not known yet`;
+  if (stale) return installed;
+  return installed.flatMap((n) => {
+    const candidate = facts[`candidate:${n}`] as string | null;
+    return candidate === null || candidate === state(n).version ? [] : [`${n}=${candidate}`];
+  });
+}
+
 interface Prepared {
   /** Seconds since the epoch on the controller at prepare: what the index age is measured against. */
   readonly now: number;
@@ -400,6 +425,16 @@ export const aptInstall = defineTask({
           task,
           field: 'packages',
         },
+      );
+    if (params.state === 'latest' && params.packages.some((n) => n.includes('=')))
+      throw new ConfigError(
+        'a version (NAME=VERSION) pins the package, and latest follows the package index: give one or the other',
+        { task, field: 'packages' },
+      );
+    if (params.state === 'latest' && params.hold === true)
+      throw new ConfigError(
+        'hold: true keeps the packages at their version, and latest upgrades them: give one or the other',
+        { task, field: 'hold' },
       );
     if (params.state === 'absent' && params.hold !== undefined)
       throw new ConfigError('hold only applies when installing (state: present)', {
@@ -431,6 +466,10 @@ export const aptInstall = defineTask({
     // Check mode only: what the install would put on the host, for the tasks after it.
     if (p.state !== 'absent')
       spec.contents = fact.packageContents(p.packages, p.installRecommends === true);
+    if (p.state === 'latest') {
+      for (const n of p.packages) spec[`candidate:${n}`] = aptCandidate(n);
+      spec.indexChange = aptIndexChange(null);
+    }
     return spec;
   },
   plan: (p, facts, prepared) => {
@@ -499,21 +538,27 @@ export const aptInstall = defineTask({
       if (dc !== null) changes.push(dc);
     }
 
+    const maxAge = p.updateCacheMaxAgeSeconds ?? 3600;
+    const last = lastUpdate([facts.stamp as FileFact, facts.partial as FileFact]);
+    const stale = last === null || prepared.now - last > maxAge || maxAge === 0;
     // What apt-get install is given: a package missing, or installed at another version than pinned.
-    const missing = p.packages.filter((spec) => {
+    let missing = p.packages.filter((spec) => {
       const now = state(nameOf(spec));
       const want = versionOf(spec);
       return !now.installed || (want !== null && now.version !== want);
     });
-    const pinned = missing.some((spec) => versionOf(spec) !== null);
+    if (p.state === 'latest') {
+      const upgrades = latestUpgrades(p.packages, state, facts, stale);
+      if (typeof upgrades === 'string') return { status: 'unknown', reason: upgrades };
+      missing = [...missing, ...upgrades];
+    }
+    // A version asked for by name is what the user wants, held or not (latest's are never held).
+    const pinned = p.state !== 'latest' && missing.some((spec) => versionOf(spec) !== null);
     // Installed at another version: the undo puts that version back (from the install's record).
     const upgraded = missing
       .filter((spec) => state(nameOf(spec)).installed)
       .map((spec) => `${nameOf(spec)} ${state(nameOf(spec)).version ?? '?'}`);
     if (missing.length > 0) {
-      const maxAge = p.updateCacheMaxAgeSeconds ?? 3600;
-      const last = lastUpdate([facts.stamp as FileFact, facts.partial as FileFact]);
-      const stale = last === null || prepared.now - last > maxAge || maxAge === 0;
       if (stale) {
         const why =
           last === null
@@ -540,12 +585,12 @@ export const aptInstall = defineTask({
                 mtime: prepared.now,
               },
             },
+            factEffect(aptIndexChange(null), 'an earlier aptInstall refreshes it'),
           ],
         });
       }
       // If the index was judged fresh but does not know a package (e.g. lists emptied by an image
       // build), refresh once and retry rather than fail on a stale judgement.
-      // A version asked for by name is what the user wants, held or not.
       const downgrades = pinned ? ['--allow-downgrades', '--allow-change-held-packages'] : [];
       const install = sh`fb_apt install -y ${[...recommends, ...downgrades]} ${DPKG_OPTS} -- ${missing}`;
       const retry = stale

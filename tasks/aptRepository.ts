@@ -2,6 +2,7 @@ import {
   ConfigError,
   defineTask,
   fact,
+  factEffect,
   planFile,
   sh,
   TaskFailure,
@@ -12,6 +13,7 @@ import {
   type Plan,
   type Static,
 } from 'fleetbook';
+import { aptIndexChange } from './apt-candidate.ts';
 import { createDir } from './ensureDir.ts';
 import { localContent } from './copyFile.ts';
 import { keyFingerprints } from './openpgp.ts';
@@ -223,7 +225,8 @@ function refresh(name: string, sources: string): Change {
       },
     ],
     undo: [],
-    effects: [],
+    // In check mode, aptInstall's state: latest then knows not to plan from the index as it is.
+    effects: [factEffect(aptIndexChange(null), `aptRepository ${name} refreshes it`)],
   };
 }
 

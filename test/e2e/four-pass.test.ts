@@ -635,7 +635,7 @@ test('gitCheckout: a shallow clone of a branch, owned by the app user; a checkou
   }
 });
 
-test('aptRepository: a signed repository (deb822, Signed-By its own key, fetched by URL and its fingerprint checked), its index refreshed alone; a package from it at a pinned version; rollback removes both', async () => {
+test('aptRepository: a signed repository (deb822, Signed-By its own key, fetched by URL and its fingerprint checked), its index refreshed alone; a package from it at a pinned version, then upgraded by state latest; rollbacks give 1.0 back, then remove both', async () => {
   const repo = await serveAptRepo(['1.0', '1.1']);
   try {
     const env = { FB_REPO: repo.url, FB_REPO_FPR: repo.fingerprint };
@@ -655,7 +655,27 @@ test('aptRepository: a signed repository (deb822, Signed-By its own key, fetched
     );
     // The repository's index was fetched once: the passes after it asked for nothing again.
     assert.equal(repo.asked.filter((p) => p === '/InRelease').length, 1, repo.asked.join(' '));
-    const rb = await fleetbook(['rollback', changedBy]);
+    const addedBy = changedBy;
+
+    // state: latest, on a fresh index: check mode names the version the repository offers.
+    await onHost(
+      HOST,
+      'mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp',
+    );
+    await fourPasses(
+      'aptLatest',
+      /~ package fb-hello 1\.0 -> 1\.1|"text":"package fb-hello 1\.0 -> 1\.1"/,
+      files,
+      async (h) => {
+        assert.equal(await onHost(h, 'fb-hello'), 'hello 1.1\n');
+      },
+      env,
+    );
+    const back = await fleetbook(['rollback', changedBy]);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    assert.equal(await onHost(HOST, 'fb-hello'), 'hello 1.0\n');
+
+    const rb = await fleetbook(['rollback', addedBy]);
     assert.equal(rb.code, 0, rb.stdout + rb.stderr);
     assert.equal(
       `${await fileState(files)}${await onHost(HOST, 'dpkg-query -W fb-hello 2>&1 || true')}`,

@@ -10,6 +10,7 @@ import {
   sha256,
   type Change,
   type CommandFact,
+  type Fact,
   type PackageContentsFact,
   type FactQuery,
   type PackagesFact,
@@ -18,7 +19,9 @@ import {
 import { buildProbeScript } from '../../src/core/probe-script.ts';
 import { raw } from '../../src/core/shell.ts';
 import { aptInstall } from '../../tasks/aptInstall.ts';
-import { absent, file, plain, planFrom, type Answer } from './fixtures.ts';
+import { absent, file, plain, planFrom, planRows, type Answer } from './fixtures.ts';
+import { parseCandidates } from '../../tasks/apt-candidate.ts';
+import { readFileSync } from 'node:fs';
 
 const NOW = 1_700_000_000;
 const STAMP = '/var/lib/apt/periodic/update-success-stamp';
@@ -32,6 +35,10 @@ interface HostState {
   partial?: number;
   debconf?: CommandFact;
   contents?: PackageContentsFact;
+  /** What apt-cache policy says apt would install (state: latest). */
+  candidates?: Record<string, string | null>;
+  /** Why an earlier task of the run changes the index (check mode); '' or undefined: none. */
+  indexChange?: string;
 }
 
 const fileAt = (p: string, mtime: number | undefined) =>
@@ -51,6 +58,10 @@ const answer =
     if (q.kind === 'file') return fileAt(q.path, q.path === STAMP ? state.stamp : state.partial);
     if (q.kind === 'command') return state.debconf ?? assert.fail('unexpected debconf probe');
     if (q.kind === 'packageContents') return state.contents ?? { packages: [] };
+    if (q.kind === 'custom' && q.def.kind === 'aptCandidate')
+      return (state.candidates?.[q.arg as string] ?? null) as unknown as Fact;
+    if (q.kind === 'custom' && q.def.kind === 'aptIndexChange')
+      return (state.indexChange ?? '') as unknown as Fact;
     return undefined;
   };
 
@@ -76,8 +87,8 @@ test('params are checked when the task is built', () => {
     /stat: unknown field \(did you mean "state"\?\)/,
   );
   assert.throws(
-    () => aptInstall({ packages: ['nginx'], state: 'latest' as 'present' }),
-    /state: expected one of "present", "absent", got "latest"/,
+    () => aptInstall({ packages: ['nginx'], state: 'newest' as 'present' }),
+    /state: expected one of "present", "latest", "absent", got "newest"/,
   );
   assert.throws(
     () => aptInstall({ packages: [] }),
@@ -609,3 +620,94 @@ test(
     }
   },
 );
+
+test('aptCandidate parses what a lab host printed (test/fixtures/custom-facts)', () => {
+  const out = readFileSync('test/fixtures/custom-facts/aptCandidate.txt', 'utf8');
+  assert.deepEqual(parseCandidates(out, ['tree', 'dma', 'nosuch-pkg', 'base-files']), [
+    '2.1.0-1',
+    '0.13-1+b1',
+    null,
+    '12.4+deb12u15',
+  ]);
+});
+
+/** A plan as rows: each change's summary and diff lines. */
+const latestRows = (p: Plan) =>
+  planRows(p, (c) =>
+    [c.summary, ...c.diff.map((d) => (d.kind === 'item' ? `${d.sign} ${d.text}` : d.kind))].join(
+      ' | ',
+    ),
+  );
+
+const FRESH = { stamp: NOW - 60 };
+const LATEST: readonly [string, HostState, string | string[]][] = [
+  [
+    'installed at the candidate -> ok',
+    { ...FRESH, installed: { tree: '2.1.0-2' }, candidates: { tree: '2.1.0-2' } },
+    'ok',
+  ],
+  [
+    'an older version installed -> upgraded to the candidate, by version',
+    { ...FRESH, installed: { tree: '2.1.0-1' }, candidates: { tree: '2.1.0-2' } },
+    ['install package tree=2.1.0-2 | ~ package tree 2.1.0-1 -> 2.1.0-2'],
+  ],
+  [
+    'not installed -> installed',
+    { ...FRESH, candidates: { tree: '2.1.0-2' } },
+    ['install package tree | + package tree'],
+  ],
+  [
+    'held -> left where it is',
+    { ...FRESH, installed: { tree: '2.1.0-1' }, held: ['tree'], candidates: { tree: '2.1.0-2' } },
+    'ok',
+  ],
+  [
+    'no candidate (not in any repository now) -> left as it is',
+    { ...FRESH, installed: { tree: '2.1.0-1' }, candidates: { tree: null } },
+    'ok',
+  ],
+  [
+    'a stale index -> refreshed, then upgraded if it offers a newer version',
+    { stamp: NOW - 7200, installed: { tree: '2.1.0-1' }, candidates: { tree: '2.1.0-1' } },
+    [
+      'refresh the apt package index (updated 2 h ago, max 60 min) | ~ apt-get update (updated 2 h ago, max 60 min)',
+      'install package tree | ~ package tree 2.1.0-1 -> the newest the refreshed index offers, if newer',
+    ],
+  ],
+  [
+    'an earlier task changes the index (check mode) -> unknown, saying why',
+    {
+      ...FRESH,
+      installed: { tree: '2.1.0-1' },
+      candidates: { tree: '2.1.0-1' },
+      indexChange: 'aptRepository tools refreshes it',
+    },
+    'unknown: the package index is changed before this task (aptRepository tools refreshes it): the versions it will offer tree are not known yet',
+  ],
+];
+for (const [what, host, want] of LATEST)
+  test(`state latest: ${what}`, () => {
+    assert.deepEqual(latestRows(plan({ packages: ['tree'], state: 'latest' }, host)), want);
+  });
+
+test('state latest: the upgrade is not a pin (no downgrade, no held package changed)', () => {
+  const [install] = changes(
+    plan(
+      { packages: ['tree'], state: 'latest' },
+      { ...FRESH, installed: { tree: '2.1.0-1' }, candidates: { tree: '2.1.0-2' } },
+    ),
+  );
+  assert.match(script(install), /fb_apt install -y +--no-install-recommends .*-- tree=2\.1\.0-2;/);
+  assert.doesNotMatch(script(install), /allow-downgrades|allow-change-held/);
+});
+
+test('state latest: a pinned version or hold: true is refused when the task is built', () => {
+  assert.throws(
+    () => aptInstall({ packages: ['tree=2.1.0-1'], state: 'latest' }),
+    /a version \(NAME=VERSION\) pins the package, and latest follows the package index: give one or the other/,
+  );
+  assert.throws(
+    () => aptInstall({ packages: ['tree'], state: 'latest', hold: true }),
+    /hold: true keeps the packages at their version, and latest upgrades them/,
+  );
+});

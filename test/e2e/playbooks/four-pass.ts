@@ -53,6 +53,8 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
       ],
     };
   },
+  // After aptRepository's case: the package at 1.0, upgraded to what the repository offers.
+  aptLatest: { tasks: [aptInstall({ packages: ['fb-hello'], state: 'latest' })] },
   // A getter: its key comes from the test (FB_KEY), so it is built only when chosen.
   get userAccess() {
     return {
