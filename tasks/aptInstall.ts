@@ -73,7 +73,7 @@ const Params = Type.Object(
     state: Type.Optional(
       Type.Union([Type.Literal('present'), Type.Literal('latest'), Type.Literal('absent')], {
         default: 'present',
-        doc: 'latest: installed, and upgraded to the version the package index offers (held packages stay where they are; check mode names the version, read from the index, which a stale index is refreshed first for). absent purges the packages.',
+        doc: 'latest: installed, and upgraded to the newest version the package index offers (held packages stay), which check mode names; when the index is stale it is refreshed first, and check mode says the upgrade happens if the refreshed index has a newer version. absent purges the packages.',
       }),
     ),
     updateCacheMaxAgeSeconds: Type.Optional(
@@ -598,7 +598,8 @@ export const aptInstall = defineTask({
         : sh`if ! ${install}; then\n  case "$fb_out" in\n    *'Unable to locate package'*|*'has no installation candidate'*) echo 'retrying after apt-get update' >&2; ${UPDATE} && ${install} ;;\n    *) false ;;\n  esac\nfi`;
       // Packages the install replaces (a conflicting MTA) are stopped cleanly first, as for a removal.
       // dpkg's state before and after is recorded for the undo, even when the install failed midway.
-      const rec = installRecord(missing);
+      // latest's by-name upgrade of an installed package must not take the record of its install.
+      const rec = installRecord(p.state === 'latest' ? ['state=latest', ...missing] : missing);
       // $fb_new: what the install added, as recorded (the named packages when there is no record).
       const added = sh`fb_new=${missing.map(nameOf).join('\n')}; [ ! -f ${rec} ] || fb_new=$(cat ${rec})`;
       const script = sh`${apt}${ETC_FUNCTIONS}mkdir -p -m 0700 ${RECORDS}; fb_installed > ${`${rec}.before`}; fb_etc_before ${rec}
