@@ -1,12 +1,18 @@
 import pc from 'picocolors';
 import type { DiffPart } from '../core/task.ts';
 import { printedText, type HostRecap, type Outcome, type RunEvent } from '../runner/events.ts';
+import { Progress } from './progress.ts';
 import type { Redactor } from './redact.ts';
 
 export interface TerminalOptions {
   readonly diff: boolean;
   readonly color: boolean;
   readonly verbose: boolean;
+  /**
+   * While a task has run this long, a status line says what is running, every as long again
+   * (default 10 s; 0: never). Nothing else is printed until a task ends.
+   */
+  readonly statusEveryMs?: number;
 }
 
 const LABEL: Record<Outcome, string> = {
@@ -50,6 +56,19 @@ export function terminalReporter(
   const out = (text: string): void => {
     write(redactor.redact(text));
   };
+  const every = opts.statusEveryMs ?? 10_000;
+  const progress = new Progress();
+  let ticker: NodeJS.Timeout | undefined;
+  let printed = -Infinity;
+  // Checked every second, so the first line comes when a task has run `every`, whenever it began.
+  const status = (): void => {
+    const now = Date.now();
+    if (now - printed < every) return;
+    const line = progress.line(now, every);
+    if (line === null) return;
+    printed = now;
+    out(`${c.dim(`... ${line}`)}\n`);
+  };
   const renderDiff = (d: DiffPart): string => {
     switch (d.kind) {
       case 'file':
@@ -75,8 +94,11 @@ export function terminalReporter(
     }
   };
   return (e) => {
+    progress.observe(e, Date.now());
     switch (e.type) {
       case 'run-start': {
+        // unref: a ticker never keeps the process alive on its own.
+        if (every > 0) ticker = setInterval(status, 1000).unref();
         check = e.check;
         hostWidth = Math.max(8, ...e.hosts.map((h) => h.length));
         const mode = e.check ? c.bold(c.yellow(' CHECK MODE: nothing will be changed')) : '';
@@ -129,6 +151,7 @@ export function terminalReporter(
       case 'host-end':
         break;
       case 'run-end':
+        clearInterval(ticker);
         out(`\n${recapTable(e.recap, check, c)}\n`);
         if (e.stopped !== undefined) out(c.red(`rollout stopped early: ${e.stopped}\n`));
         if (e.notStarted.length > 0) out(c.red(`never started: ${e.notStarted.join(', ')}\n`));

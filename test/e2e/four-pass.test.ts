@@ -797,6 +797,23 @@ test('command: guarded by creates', () =>
     assert.equal(await onHost(h, 'cat /var/tmp/fb-built'), 'built\n');
   }));
 
+test('a task that runs over 10 s: a status line says what runs on which host while it does', async () => {
+  const r = await fleetbook(
+    ['run', 'test/e2e/playbooks/four-pass.ts', '-i', info.inventoryPath, '--limit', HOST],
+    { FB_CASE: 'slow' },
+  );
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const lines = r.stdout.split('\n');
+  const status = lines.findIndex((l) =>
+    new RegExp(`^\\.\\.\\. 0/1 hosts done; running: ${HOST} command sleep 13 \\(1\\d s\\)$`).test(
+      l,
+    ),
+  );
+  assert.ok(status >= 0, r.stdout);
+  // Before the task's own line, which comes when it ends.
+  assert.ok(status < lines.findIndex((l) => / changed +command sleep 13$/.test(l)), r.stdout);
+});
+
 test('serviceRestart: runs once as a notified handler, and not when nothing changed', async () => {
   const pid = async () => (await onHost(HOST, 'systemctl show -p MainPID --value cron')).trim();
   const pid0 = await pid();

@@ -254,6 +254,8 @@ const cases: Record<string, { tasks: TaskEntry[]; handlers?: Task[] }> = {
   command: {
     tasks: [command({ run: 'echo built > /var/tmp/fb-built', creates: '/var/tmp/fb-built' })],
   },
+  // A task that runs long enough for the status line (not a four-pass case: it always runs).
+  slow: { tasks: [command({ run: 'sleep 13', always: true })] },
   serviceRestart: {
     tasks: [
       copyFile(
