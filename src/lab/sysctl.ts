@@ -5,7 +5,7 @@
  * host's alone (nspawn gives each container one), so the lab bind-mounts them writable in the
  * host's mount namespace: `sysctl` can then be tested on lab hosts without touching the machine.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { run } from './exec.ts';
 import type { HostPaths } from './paths.ts';
 import type { ProcRef } from './proc.ts';
@@ -43,6 +43,27 @@ async function containerInit(nspawn: ProcRef): Promise<number | null> {
   return null;
 }
 
+/** Every parameter of the list that this kernel has is a mount point of its own in the host. */
+async function alreadyOpen(init: number): Promise<boolean> {
+  const mounts = new Set(
+    (await readFile(`/proc/${init}/mountinfo`, 'utf8').catch(() => ''))
+      .split('\n')
+      .map((l) => l.split(' ')[4]),
+  );
+  for (const k of HOST_OWN_SYSCTLS) {
+    const p = `/proc/sys/${k}`;
+    if (
+      !mounts.has(p) &&
+      (await stat(p).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return false;
+  }
+  return true;
+}
+
 // Run inside the host: its mount namespace and root, and its IPC namespace, whose parameters'
 // files /proc/sys shows only to its own processes (a bind over the machine's is not the host's).
 // Idempotent: a writable path is left alone.
@@ -59,6 +80,8 @@ export async function openHostSysctls(
 ): Promise<void> {
   const init = await containerInit(nspawn);
   if (init === null) throw new Error(`${h.name}: its container's init was not found`);
+  // Already done at its boot (lab up runs on every test file): read, not a process per host.
+  if (await alreadyOpen(init)) return;
   const r = await run(
     tools.nsenter,
     ['--target', String(init), '--mount', '--ipc', '--root', '--wd', '/bin/sh', '-c', OPEN_SCRIPT],
