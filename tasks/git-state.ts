@@ -1,6 +1,7 @@
 // gitCheckout's fact: the commit the remote's version names (git ls-remote) and what the checkout
 // at dest holds, read in the task's one round trip, simulated in check mode after a checkout.
 import { defineFact, joinScripts, sh, type Script } from 'fleetbook';
+import { answerBlocks } from './fact-answers.ts';
 
 export interface GitQuery {
   readonly repo: string;
@@ -115,9 +116,7 @@ export const gitState = defineFact<GitQuery, GitState>({
       ...qs.map(queryScript),
     ]),
   parse: (stdout, qs) => {
-    const blocks = stdout.split('@@\n').slice(1);
-    if (blocks.length !== qs.length)
-      throw new Error(`gitState: ${qs.length} answers expected, got ${blocks.length}: ${stdout}`);
+    const blocks = answerBlocks(stdout, 'gitState', qs.length);
     return qs.map((q, i) => parseOne(blocks[i] ?? '', q));
   },
 });

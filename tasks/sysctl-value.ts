@@ -1,6 +1,7 @@
 // sysctl's fact: a kernel parameter's running value, read from /proc/sys in the task's one round
 // trip and simulated in check mode after a change.
 import { defineFact, joinScripts, sh } from 'fleetbook';
+import { answerBlocks } from './fact-answers.ts';
 
 export type SysctlLive =
   | { readonly state: 'absent' }
@@ -47,11 +48,6 @@ elif [ ! -r "$p" ]; then echo unreadable
 else if [ -w "$p" ]; then echo w; else echo r; fi; tr -s ' \\t\\n' '   ' < "$p"; echo; fi`,
       ),
     ),
-  parse: (stdout, names) => {
-    const blocks = stdout.split('@@\n').slice(1);
-    if (blocks.length !== names.length)
-      throw new Error(`sysctlValue: ${names.length} answers expected, got ${blocks.length}`);
-    return blocks.map(parseLive);
-  },
+  parse: (stdout, names) => answerBlocks(stdout, 'sysctlValue', names.length).map(parseLive),
   key: (name) => name,
 });
