@@ -8,12 +8,13 @@ export interface TerminalOptions {
   readonly diff: boolean;
   readonly color: boolean;
   readonly verbose: boolean;
-  /**
-   * While a task has run this long, a status line says what is running, every as long again
-   * (default 10 s; 0: never). Nothing else is printed until a task ends.
-   */
-  readonly statusEveryMs?: number;
 }
+
+/**
+ * While a task has run this long, a status line says what is running, every as long again:
+ * nothing else is printed until a task ends.
+ */
+const STATUS_EVERY_MS = 10_000;
 
 const LABEL: Record<Outcome, string> = {
   ok: 'ok',
@@ -56,15 +57,14 @@ export function terminalReporter(
   const out = (text: string): void => {
     write(redactor.redact(text));
   };
-  const every = opts.statusEveryMs ?? 10_000;
   const progress = new Progress();
   let ticker: NodeJS.Timeout | undefined;
   let printed = -Infinity;
-  // Checked every second, so the first line comes when a task has run `every`, whenever it began.
+  // Checked every second, so the first line comes when a task has run 10 s, whenever it began.
   const status = (): void => {
     const now = Date.now();
-    if (now - printed < every) return;
-    const line = progress.line(now, every);
+    if (now - printed < STATUS_EVERY_MS) return;
+    const line = progress.line(now, STATUS_EVERY_MS);
     if (line === null) return;
     printed = now;
     out(`${c.dim(`... ${line}`)}\n`);
@@ -98,7 +98,7 @@ export function terminalReporter(
     switch (e.type) {
       case 'run-start': {
         // unref: a ticker never keeps the process alive on its own.
-        if (every > 0) ticker = setInterval(status, 1000).unref();
+        ticker = setInterval(status, 1000).unref();
         check = e.check;
         hostWidth = Math.max(8, ...e.hosts.map((h) => h.length));
         const mode = e.check ? c.bold(c.yellow(' CHECK MODE: nothing will be changed')) : '';
