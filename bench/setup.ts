@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { labStatus, labUp, type LabInfo } from '../src/lab/index.ts';
+import { generateIdentityFile, readIdentity } from '../src/secrets/identity.ts';
 
 export const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
 /** Hosts below this index are left to the e2e tests. */
@@ -27,7 +28,15 @@ export async function benchDirs(): Promise<BenchDirs> {
   await chmod(work, 0o700);
   const dirs = { work, secrets: path.join(work, 'secrets'), state: path.join(work, 'state') };
   await mkdir(dirs.state, { recursive: true, mode: 0o700 });
+  await useBenchIdentity(work);
   return dirs;
+}
+
+/** The bench's own age identity, so that it neither needs nor touches the user's. */
+export async function useBenchIdentity(work: string): Promise<void> {
+  const file = path.join(work, 'age-identity.txt');
+  process.env['FLEETBOOK_AGE_IDENTITY'] = file;
+  if ((await readIdentity()) === undefined) await generateIdentityFile();
 }
 
 /**

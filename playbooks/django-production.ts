@@ -11,7 +11,7 @@
  * cron, the restart script and the service, proven by Django's own `sendtestemail --admins`.
  *
  * Secrets (never in the inventory, never printed): SECRET_KEY is generated once per environment,
- * the smarthost password is set by an operator (.fleetbook/secrets/ENV.json, 0600, git-ignored).
+ * the smarthost password is set by an operator (secrets/ENV.age, age-encrypted, committed).
  *
  * Tags: `mta` (the MTA's configuration), `mail` (the tasks that send mail). `--skip-tags mail`
  * converges a host without sending anything; `--tags mta,mail` re-checks only the mail path.

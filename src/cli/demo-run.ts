@@ -6,6 +6,7 @@ import { useColor } from '../reporter/color.ts';
 import { Redactor } from '../reporter/redact.ts';
 import { terminalReporter } from '../reporter/terminal.ts';
 import { runPlaybook } from '../runner/run.ts';
+import { generateIdentityFile, readIdentity } from '../secrets/identity.ts';
 import { setSecret } from '../secrets/store.ts';
 
 const PLAYBOOK = 'playbooks/django-production.ts';
@@ -56,6 +57,10 @@ export async function runDemo(hostCount: string): Promise<void> {
       },
     )}`,
   );
+  if ((await readIdentity()) === undefined) {
+    const { file, publicKey } = await generateIdentityFile();
+    say(`created your age identity ${file} (${publicKey}): the lab's secrets are encrypted to it`);
+  }
   await setSecret(ENVIRONMENT, 'smarthost_password', info.smarthost.password);
   const redactor = new Redactor();
   redactor.add(info.smarthost.password);

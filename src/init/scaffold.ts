@@ -114,12 +114,16 @@ npm run deploy:staging                             # the real run
 - \`playbooks/site.ts\`: what every host gets.
 - \`templates/\`: EJS templates for \`templateFile\`.
 - \`tasks/\`: your own tasks, written like the built-in ones.
-- Secrets: \`npx fleetbook secret set staging NAME\` (kept in \`.fleetbook/\`, not in git).
+- Secrets: \`npx fleetbook secret keygen\` once (your age key, kept in ~/.config/fleetbook), then
+  \`npx fleetbook secret set staging NAME\`: encrypted in \`secrets/staging.age\`, to commit. A
+  teammate runs keygen and gives you the public key; add it with
+  \`npx fleetbook secret recipients add staging age1...\`.
 `;
 
 const GITIGNORE = `node_modules/
-# run journals, secrets and owed handlers of this machine: never committed
+# run journals and owed handlers of this machine: never committed (secrets/ is: it is encrypted)
 .fleetbook/
+secrets/*.lock
 `;
 
 /** The new project's files, for a package named `name` depending on fleetbook `version`. */

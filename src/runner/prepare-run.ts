@@ -130,6 +130,11 @@ export async function prepareRun(
             `secret ${n} is not generated yet: this check run used a temporary value and stored nothing; the first real run generates and stores it`,
         )
       : []),
+    ...(secrets.unreadable === undefined
+      ? []
+      : [
+          `the secrets of ${inv.environment} could not be read, so placeholders stood in: ${secrets.unreadable}`,
+        ]),
     ...secrets.unset.map(
       (n) =>
         `secret ${n} is not set for ${inv.environment}: a placeholder stood in; set it before a real run (fleetbook secret set ${inv.environment} ${n})`,

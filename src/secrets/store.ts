@@ -1,26 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 import { MIN_SECRET_LENGTH } from '../core/secret-mask.ts';
 import { withStateLock } from '../state/lock.ts';
 import { displayPath } from '../core/paths.ts';
-import { projectRoot } from '../core/project.ts';
 import type { SecretSpec } from '../core/playbook.ts';
-
-/**
- * Secrets live per environment in one JSON file, mode 0600 in a 0700 directory, outside version
- * control (`.fleetbook/` is git-ignored): never in an inventory, never on a command line.
- */
-export function secretsDir(): string {
-  return resolve(process.env.FLEETBOOK_SECRETS_DIR ?? join(projectRoot(), '.fleetbook', 'secrets'));
-}
-
-export function secretsFile(environment: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(environment))
-    throw new ConfigError(`environment name "${environment}" cannot name a secrets file`);
-  return join(secretsDir(), `${environment}.json`);
-}
+import { readVault, secretsFile, writeVault, type Values } from './vault.ts';
 
 // URL-safe alphabet: the value can be pasted into Python, shell or INI without quoting trouble.
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -30,56 +14,14 @@ export function generateSecret(length: number): string {
   return [...randomBytes(length)].map((b) => ALPHABET[b & 63] ?? 'A').join('');
 }
 
-async function readStore(file: string): Promise<Record<string, string>> {
-  let mode: number;
-  try {
-    mode = (await stat(file)).mode;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw err;
-  }
-  if ((mode & 0o077) !== 0) {
-    throw new ConfigError(
-      `secrets file is readable by others (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${displayPath(file)}`,
-      { file: displayPath(file) },
-    );
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(
-      `secrets file is not valid JSON: ${err instanceof Error ? err.message.replace(/: .*$/, '') : ''}`,
-      { file: displayPath(file) },
-    );
-  }
-  if (
-    data === null ||
-    typeof data !== 'object' ||
-    Object.values(data).some((v) => typeof v !== 'string')
-  ) {
-    throw new ConfigError('secrets file must be a JSON object of strings', {
-      file: displayPath(file),
-    });
-  }
-  return data as Record<string, string>;
-}
-
-async function writeStore(file: string, values: Record<string, string>): Promise<void> {
-  const dir = secretsDir();
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, file);
-}
-
 export interface LoadedSecrets {
   readonly values: Record<string, string>;
   /** Generated for this run only, not stored (a --check run changes nothing anywhere). */
   readonly temporary: readonly string[];
   /** Operator secrets not set, given a placeholder (only when asked for: nothing connects). */
   readonly unset: readonly string[];
+  /** Why the store could not be read, when placeholders stood in for all of it. */
+  readonly unreadable?: string;
 }
 
 interface LoadOptions {
@@ -103,18 +45,26 @@ export async function loadSecrets(
   const file = secretsFile(environment);
   // Two runs generating the same secret at once must end with one value, the one both use.
   return opts.store
-    ? withStateLock(file, () => load(file, environment, names, specs, opts))
-    : load(file, environment, names, specs, opts);
+    ? withStateLock(file, () => load(environment, names, specs, opts))
+    : load(environment, names, specs, opts);
 }
 
 async function load(
-  file: string,
   environment: string,
   names: readonly string[],
   specs: Readonly<Record<string, SecretSpec>>,
   opts: LoadOptions,
 ): Promise<LoadedSecrets> {
-  const store = await readStore(file);
+  let store: Values;
+  let unreadable: string | undefined;
+  try {
+    store = await readVault(environment);
+  } catch (err) {
+    // Validating a playbook needs no secret value: a CI job without the key can still do it.
+    if (opts.placeholders !== true || !(err instanceof ConfigError)) throw err;
+    store = {};
+    unreadable = err.message;
+  }
   const missing: string[] = [];
   const unset: string[] = [];
   const generated: string[] = [];
@@ -136,16 +86,21 @@ async function load(
   if (missing.length > 0) {
     throw new ConfigError(
       `secrets not set for environment "${environment}":\n${missing.join('\n')}`,
-      { file: displayPath(file) },
+      { file: displayPath(secretsFile(environment)) },
     );
   }
-  if (generated.length > 0 && opts.store) await writeStore(file, store);
+  if (generated.length > 0 && opts.store) await writeVault(environment, store);
   const values: Record<string, string> = {};
   for (const name of names) values[name] = store[name] ?? '';
-  return { values, temporary: opts.store ? [] : generated, unset };
+  return {
+    values,
+    temporary: opts.store ? [] : generated,
+    ...(unreadable === undefined ? { unset } : { unset: [], unreadable }),
+  };
 }
 
-export async function setSecret(environment: string, name: string, value: string): Promise<string> {
+/** A value as it may be stored: one line, long enough to be masked in output. */
+export function checkValue(name: string, value: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
     throw new ConfigError(`secret name "${name}": use letters, digits and underscores`);
   // A trailing newline from `echo` or a file would silently become part of a password.
@@ -156,15 +111,35 @@ export async function setSecret(environment: string, name: string, value: string
     throw new ConfigError(
       `secret ${name}: at least ${MIN_SECRET_LENGTH} characters (a shorter value cannot be masked in output without masking ordinary words)`,
     );
+  return clean;
+}
+
+/** Read-modify-write of an environment's secrets, one process at a time. */
+export async function updateSecrets(
+  environment: string,
+  change: (values: Values) => Values | Promise<Values>,
+): Promise<string> {
   const file = secretsFile(environment);
   await withStateLock(file, async () => {
-    const store = await readStore(file);
-    store[name] = clean;
-    await writeStore(file, store);
+    await writeVault(environment, await change(await readVault(environment)));
   });
   return file;
 }
 
+export async function setSecret(environment: string, name: string, value: string): Promise<string> {
+  const clean = checkValue(name, value);
+  return updateSecrets(environment, (values) => ({ ...values, [name]: clean }));
+}
+
+export async function getSecret(environment: string, name: string): Promise<string> {
+  const value = (await readVault(environment))[name];
+  if (value === undefined)
+    throw new ConfigError(`no secret "${name}" is set for environment "${environment}"`, {
+      file: displayPath(secretsFile(environment)),
+    });
+  return value;
+}
+
 export async function listSecrets(environment: string): Promise<string[]> {
-  return Object.keys(await readStore(secretsFile(environment))).sort();
+  return Object.keys(await readVault(environment)).sort();
 }

@@ -268,7 +268,7 @@ test('two runs on one host never interleave: the second waits for the first, or 
   assert.equal((await onHost(TWO, 'cat /srv/fb-faults/slow')).trim(), 'third');
 });
 
-test('a canary secret appears nowhere: output, --json, --profile, journals, state files, the host process list', async () => {
+test('a canary secret appears nowhere: output, --json, --profile, journals, state files, the encrypted store, the host process list', async () => {
   const canary = `CANARY-${Date.now().toString(36)}-q'r/s+t=u&v`;
   await writeFile(path.join(state, 'canary.txt'), canary);
   const stored = await fleetbook(
@@ -303,14 +303,21 @@ test('a canary secret appears nowhere: output, --json, --profile, journals, stat
     for (const d of await readdir(dir, { withFileTypes: true })) {
       const p = path.join(dir, d.name);
       if (d.isDirectory()) await walk(p);
-      else if (!p.startsWith(path.join(state, 'secrets')) && p !== path.join(state, 'canary.txt'))
-        files.push(p);
+      else if (p !== path.join(state, 'canary.txt')) files.push(p);
     }
   };
   await walk(state);
   assert.ok(
     files.some((f) => f.includes(`${path.sep}runs${path.sep}`)),
     'journals were scanned',
+  );
+  // The secrets store is scanned too: it holds only ciphertext and public keys.
+  assert.deepEqual(
+    files
+      .filter((f) => f.startsWith(path.join(state, 'secrets')))
+      .map((f) => path.basename(f))
+      .sort(),
+    ['development.age', 'development.recipients'],
   );
   const texts = [...outputs, ...(await Promise.all(files.map((f) => readFile(f, 'latin1'))))];
   // Wait for the watcher to stop, then read what it saw.

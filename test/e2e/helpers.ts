@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { labResetHost, labSsh, labStatus, labUp, type LabInfo } from '../../src/lab/index.ts';
 import type { RunEvent, TaskEndEvent } from '../../src/runner/events.ts';
+import '../support/age-identity.ts';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 const execFile = promisify(execFileCb);

@@ -9,6 +9,7 @@ import { loadJournal } from '../../src/runner/journal.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import { runDetails, runLine } from '../../src/reporter/runs-view.ts';
 import { Redactor } from '../../src/reporter/redact.ts';
+import '../support/age-identity.ts';
 
 // The whole runner — validation, probe, plan, check-mode simulation, atomic writes, journal —
 // on the controller itself through the local transport: fast, and no lab needed.
@@ -84,7 +85,7 @@ test('--check stores no generated secret, says so, and its journal records a che
   // The real run generates and keeps it; the verify action's side effect is in the journal.
   const a = await runSecret(false);
   assert.equal(a.exitCode, 0);
-  assert.equal(statSync(join(work, 'secrets', 'development.json')).mode & 0o777, 0o600);
+  assert.match(readFileSync(join(work, 'secrets', 'development.age'), 'utf8'), /^-----BEGIN AGE/);
   const real = await loadJournal(a.runId);
   assert.deepEqual(
     real.hosts.self?.tasks.map((t) => t.sideEffects),

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSecrets } from '../../src/secrets/store.ts';
 import { owedHandlers, saveOwedHandlers } from '../../src/runner/pending.ts';
+import '../support/age-identity.ts';
 
 // Runs started at the same moment share the controller's state files: each read-modify-write
 // must see the other's.
