@@ -1,3 +1,5 @@
+import { join, resolve } from 'node:path';
+import { displayPath } from '../core/paths.ts';
 import { useColor } from '../reporter/color.ts';
 import { Command } from '@commander-js/extra-typings';
 import type { Redactor } from '../reporter/redact.ts';
@@ -6,7 +8,7 @@ import type { Redactor } from '../reporter/redact.ts';
 const journals = () => import('../runner/journal.ts');
 const views = () => import('../reporter/runs-view.ts');
 
-/** `runs`, `show RUN_ID` and `rollback RUN_ID`: the run journals kept in .fleetbook/runs. */
+/** `runs`, `show RUN_ID`, `report RUN_ID` and `rollback RUN_ID`: the run journals kept in .fleetbook/runs. */
 export function addRunsCommands(program: Command, redactor: Redactor): void {
   program
     .command('runs')
@@ -21,12 +23,36 @@ export function addRunsCommands(program: Command, redactor: Redactor): void {
     .command('show')
     .description('show what a run did on each host')
     .argument('<run-id>')
-    .action(async (runId) => {
+    .option('--json', 'the run journal as JSON, for tools (secrets masked)', false)
+    .action(async (runId, o) => {
       const [{ listJournals, loadJournal }, { runDetails }] = await Promise.all([
         journals(),
         views(),
       ]);
-      process.stdout.write(runDetails(await loadJournal(runId), await listJournals(1000)));
+      const journal = await loadJournal(runId);
+      process.stdout.write(
+        o.json
+          ? `${JSON.stringify(journal, null, 2)}\n`
+          : runDetails(journal, await listJournals(1000)),
+      );
+    });
+  program
+    .command('report')
+    .description(
+      'write a run as one self-contained HTML file: summary, hosts x tasks, timeline, failures and rollbacks, diffs',
+    )
+    .argument('<run-id>')
+    .option('-o, --output <file>', 'where to write it (default .fleetbook/reports/RUN_ID.html)')
+    .action(async (runId, o) => {
+      const [{ loadJournal }, { renderReport }, { stateDir, writeAtomic }] = await Promise.all([
+        journals(),
+        import('../reporter/html-report.ts'),
+        import('../state/dir.ts'),
+      ]);
+      const journal = await loadJournal(runId);
+      const file = resolve(o.output ?? join(stateDir(), 'reports', `${journal.runId}.html`));
+      await writeAtomic(file, renderReport(journal));
+      process.stdout.write(`${displayPath(file)}\n`);
     });
   program
     .command('rollback')

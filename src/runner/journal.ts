@@ -1,6 +1,7 @@
 import { open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
+import type { DiffPart } from '../core/task.ts';
 import type { Outcome, StepOutput } from './events.ts';
 import type { RecordedRunStep, UndoStep } from './remote.ts';
 import { stateDir, writeAtomic } from '../state/dir.ts';
@@ -18,6 +19,10 @@ export interface JournalTask {
   readonly sideEffects?: readonly string[];
   /** What its shell steps printed (masked like everything in the journal). */
   readonly output?: readonly StepOutput[];
+  /** What it changed or would change, as `--diff` shows it (masked; a sensitive file's content never). */
+  readonly diff?: readonly DiffPart[];
+  /** When it ended (ISO time): with durationMs, where it sits on the run's timeline. */
+  readonly finishedAt?: string;
 }
 
 /** An undo step with the task that made it. File restores carry the hash of what the run wrote. */
@@ -52,6 +57,8 @@ export interface Journal {
   readonly inventory: string;
   readonly environment: string;
   readonly check: boolean;
+  /** Who ran it: user@controller. */
+  readonly user?: string;
   readonly startedAt: string;
   finishedAt?: string;
   exitCode?: number;

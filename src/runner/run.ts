@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
 import { EXIT } from './exit-codes.ts';
 import pLimit from 'p-limit';
 import type { HostFacts } from '../core/host-facts.ts';
@@ -142,6 +143,7 @@ async function runHosts(
     inventory: inv.file,
     environment: inv.environment,
     check: opts.check,
+    user: `${userInfo().username}@${hostname()}`,
     startedAt: new Date(started).toISOString(),
     hosts: Object.fromEntries(hosts.map((h) => [h.name, newHostJournal()])),
   };

@@ -89,6 +89,8 @@ export function journalTask(e: TaskEndEvent): JournalTask {
     ...(e.message !== undefined ? { message: e.message } : {}),
     ...(e.sideEffects !== undefined ? { sideEffects: e.sideEffects } : {}),
     ...(e.output !== undefined ? { output: e.output } : {}),
+    ...(e.diff.length > 0 ? { diff: e.diff } : {}),
+    finishedAt: new Date().toISOString(),
   };
 }
 

@@ -36,10 +36,11 @@ export const HOSTS = {
   results: ['lab46'],
   restore: ['lab47', 'lab48'],
   example: ['lab49'],
+  report: ['lab50', 'lab51'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Every file asks for the same lab size, so no file shrinks or grows it under another. */
-export const LAB_SIZE = 49;
+export const LAB_SIZE = 51;
 
 /**
  * The lab every e2e file shares, started (or reused) once per file, with this file's hosts reset
@@ -135,12 +136,14 @@ export async function fleetbook(
     cwd: ROOT,
     env: { ...process.env, ...env, NO_COLOR: '1' },
   });
-  const events = args.includes('--json')
-    ? r.stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as RunEvent)
-    : [];
+  // `show --json` prints one JSON document, not events.
+  const events =
+    args.includes('--json') && args[0] !== 'show'
+      ? r.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as RunEvent)
+      : [];
   return { ...r, events };
 }
 
