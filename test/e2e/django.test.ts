@@ -4,10 +4,11 @@
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { labSsh, readLabMail, type LabInfo, type LabMail } from '../../src/lab/index.ts';
+import { readVault, writeVault } from '../../src/secrets/vault.ts';
 import {
   assertHealthy,
   assertPredicted,
@@ -69,21 +70,27 @@ function ok(r: CliResult, what: string): void {
   assert.equal(r.code, 0, `${what} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
 }
 
+/** The secrets stored in `dir`, read as the CLI reads them (with the tests' age identity). */
 async function storedSecrets(dir: string): Promise<Record<string, string>> {
-  return JSON.parse(await readFile(path.join(dir, 'development.json'), 'utf8')) as Record<
-    string,
-    string
-  >;
+  return inSecretsDir(dir, () => readVault('development'));
 }
 
-/** A secrets dir as `fleetbook secret set` leaves it: 0700 dir, 0600 JSON file. */
+/** A secrets dir as `fleetbook secret set` leaves it: age-encrypted to the tests' identity. */
 async function secretsDir(values: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(path.join(work, 'secrets-'));
-  await chmod(dir, 0o700);
-  await writeFile(path.join(dir, 'development.json'), `${JSON.stringify(values, null, 2)}\n`, {
-    mode: 0o600,
-  });
+  await inSecretsDir(dir, () => writeVault('development', values));
   return dir;
+}
+
+async function inSecretsDir<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  const before = process.env.FLEETBOOK_SECRETS_DIR;
+  process.env.FLEETBOOK_SECRETS_DIR = dir;
+  try {
+    return await work();
+  } finally {
+    if (before === undefined) delete process.env.FLEETBOOK_SECRETS_DIR;
+    else process.env.FLEETBOOK_SECRETS_DIR = before;
+  }
 }
 
 async function hostNow(host: string): Promise<number> {
@@ -652,7 +659,8 @@ test('secret canary: SECRET_KEY and password appear in no output and no controll
   }
   const files = [
     ...(await filesUnder(stateDir)),
-    ...(await filesUnder(canaries)).filter((f) => f !== path.join(canaries, 'development.json')),
+    // the store itself too: it holds only ciphertext and public keys
+    ...(await filesUnder(canaries)),
   ];
   t.diagnostic(
     `scanned ${files.length} controller-side files under ${stateDir} and the secrets dir`,

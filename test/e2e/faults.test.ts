@@ -268,7 +268,7 @@ test('two runs on one host never interleave: the second waits for the first, or 
   assert.equal((await onHost(TWO, 'cat /srv/fb-faults/slow')).trim(), 'third');
 });
 
-test('a canary secret appears nowhere: output, --json, --profile, journals, state files, the encrypted store, the host process list', async () => {
+test('a canary secret appears nowhere: output, --json, --profile, journals, the HTML report, state files, the encrypted store, the host process list', async () => {
   const canary = `CANARY-${Date.now().toString(36)}-q'r/s+t=u&v`;
   await writeFile(path.join(state, 'canary.txt'), canary);
   const stored = await fleetbook(
@@ -290,6 +290,10 @@ test('a canary secret appears nowhere: output, --json, --profile, journals, stat
     assert.equal(r.code, 2, r.stdout + r.stderr);
     outputs.push(r.stdout, r.stderr);
   }
+  // The run's HTML report (written under the state directory, scanned below with the journals).
+  const last = (await fleetbook(['runs', '-n', '1'], env({}))).stdout.split(/\s/)[0] ?? '';
+  const report = await fleetbook(['report', last], env({}));
+  assert.equal(report.code, 0, report.stderr);
   const forms = [
     canary,
     JSON.stringify(canary).slice(1, -1),
@@ -310,6 +314,10 @@ test('a canary secret appears nowhere: output, --json, --profile, journals, stat
   assert.ok(
     files.some((f) => f.includes(`${path.sep}runs${path.sep}`)),
     'journals were scanned',
+  );
+  assert.ok(
+    files.some((f) => f.endsWith(`${path.sep}reports${path.sep}${last}.html`)),
+    'the report was scanned',
   );
   // The secrets store is scanned too: it holds only ciphertext and public keys.
   assert.deepEqual(
