@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
 import { labStatus, labUp } from '../lab/index.ts';
 import { useColor } from '../reporter/color.ts';
+import { liveTerminal } from '../reporter/live.ts';
 import { Redactor } from '../reporter/redact.ts';
 import { terminalReporter } from '../reporter/terminal.ts';
 import { runPlaybook } from '../runner/run.ts';
@@ -69,6 +70,7 @@ export async function runDemo(hostCount: string): Promise<void> {
       diff,
       color: useColor(),
       verbose: false,
+      live: liveTerminal(),
     });
   const run = (check: boolean) =>
     runPlaybook(

@@ -213,11 +213,13 @@ program
       { formatProfile, ProfileCollector },
       { terminalReporter },
       { runPlaybook },
+      { liveTerminal },
     ] = await Promise.all([
       import('../reporter/json.ts'),
       import('../reporter/profile.ts'),
       import('../reporter/terminal.ts'),
       import('../runner/run.ts'),
+      import('../reporter/live.ts'),
     ]);
     const write = (s: string): void => {
       process.stdout.write(s);
@@ -228,6 +230,7 @@ program
           diff: o.diff,
           color: useColor(o.color),
           verbose: o.verbose,
+          live: liveTerminal(),
         });
     const profile = new ProfileCollector();
     const emit = (e: RunEvent): void => {

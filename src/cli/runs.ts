@@ -68,14 +68,16 @@ export function addRunsCommands(program: Command, redactor: Redactor): void {
     .option('--lock-wait <s>', 'wait up to S seconds for another run holding a host', '60')
     .option('--connect-timeout <s>', 'give up connecting to a host after S seconds', '15')
     .action(async (runId, o) => {
-      const [{ rollbackRun }, { terminalReporter }] = await Promise.all([
+      const [{ rollbackRun }, { terminalReporter }, { liveTerminal }] = await Promise.all([
         import('../runner/rollback-run.ts'),
         import('../reporter/terminal.ts'),
+        import('../reporter/live.ts'),
       ]);
       const emit = terminalReporter((s) => process.stdout.write(s), redactor, {
         diff: false,
         color: useColor(),
         verbose: false,
+        live: liveTerminal(),
       });
       process.exitCode = await rollbackRun(
         {

@@ -1,6 +1,7 @@
 import pc from 'picocolors';
 import type { DiffPart } from '../core/task.ts';
 import { printedText, type HostRecap, type Outcome, type RunEvent } from '../runner/events.ts';
+import { LiveArea, type LiveStream } from './live.ts';
 import { Progress } from './progress.ts';
 import type { Redactor } from './redact.ts';
 
@@ -8,13 +9,20 @@ export interface TerminalOptions {
   readonly diff: boolean;
   readonly color: boolean;
   readonly verbose: boolean;
+  /**
+   * A terminal a person watches (liveTerminal): a live area at its bottom shows each running
+   * host's task, and output goes to it, above the area, instead of through `write`.
+   */
+  readonly live?: LiveStream | undefined;
 }
 
 /**
  * While a task has run this long, a status line says what is running, every as long again:
- * nothing else is printed until a task ends.
+ * nothing else is printed until a task ends. (A live area needs none: it shows it all along.)
  */
 const STATUS_EVERY_MS = 10_000;
+/** How often the live area is redrawn: elapsed times move by the second, events in between. */
+const LIVE_EVERY_MS = 250;
 
 const LABEL: Record<Outcome, string> = {
   ok: 'ok',
@@ -54,8 +62,11 @@ export function terminalReporter(
   };
   let hostWidth = 8;
   let check = false;
+  const area = opts.live === undefined ? undefined : new LiveArea(opts.live);
+  let live = false;
   const out = (text: string): void => {
-    write(redactor.redact(text));
+    if (area === undefined) write(redactor.redact(text));
+    else area.print(redactor.redact(text), frame());
   };
   const progress = new Progress();
   let ticker: NodeJS.Timeout | undefined;
@@ -68,6 +79,15 @@ export function terminalReporter(
     if (line === null) return;
     printed = now;
     out(`${c.dim(`... ${line}`)}\n`);
+  };
+  // The live area's lines now: from run-start to run-end, the run's progress.
+  const frame = (): string[] => {
+    if (area === undefined || !live) return [];
+    const [head = '', ...rest] = progress.frame(Date.now(), area.rows() - 1);
+    return [c.bold(redactor.redact(head)), ...rest.map((l) => c.dim(redactor.redact(l)))];
+  };
+  const redraw = (): void => {
+    area?.draw(frame());
   };
   const renderDiff = (d: DiffPart): string => {
     switch (d.kind) {
@@ -98,7 +118,11 @@ export function terminalReporter(
     switch (e.type) {
       case 'run-start': {
         // unref: a ticker never keeps the process alive on its own.
-        ticker = setInterval(status, 1000).unref();
+        live = area !== undefined;
+        ticker =
+          area === undefined
+            ? setInterval(status, 1000).unref()
+            : setInterval(redraw, LIVE_EVERY_MS).unref();
         check = e.check;
         hostWidth = Math.max(8, ...e.hosts.map((h) => h.length));
         const mode = e.check ? c.bold(c.yellow(' CHECK MODE: nothing will be changed')) : '';
@@ -152,6 +176,8 @@ export function terminalReporter(
         break;
       case 'run-end':
         clearInterval(ticker);
+        live = false;
+        area?.stop();
         out(`\n${recapTable(e.recap, check, c)}\n`);
         if (e.stopped !== undefined) out(c.red(`rollout stopped early: ${e.stopped}\n`));
         if (e.notStarted.length > 0) out(c.red(`never started: ${e.notStarted.join(', ')}\n`));

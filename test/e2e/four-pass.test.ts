@@ -8,6 +8,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import xterm from '@xterm/headless';
 import type { LabInfo } from '../../src/lab/index.ts';
 import { serveAptRepo } from './apt-repo.ts';
 import {
@@ -18,7 +19,9 @@ import {
   loginAs,
   newKeyPair,
   onHost,
+  ROOT,
   snapshot,
+  spawnLimited,
   taskEnds,
 } from './helpers.ts';
 
@@ -812,6 +815,37 @@ test('a task that runs over 10 s: a status line says what runs on which host whi
   assert.ok(status >= 0, r.stdout);
   // Before the task's own line, which comes when it ends.
   assert.ok(status < lines.findIndex((l) => / changed +command sleep 13$/.test(l)), r.stdout);
+});
+
+test('on a terminal: a live area shows the running task and its time, and is gone at the end', async () => {
+  // A real pseudo-terminal (script(1)) of a set size, as a person's; CI's own log is not one.
+  const cmd = `stty cols 100 rows 30; exec ${process.execPath} bin/fleetbook.js run test/e2e/playbooks/four-pass.ts -i ${info.inventoryPath} --limit ${HOST}`;
+  const r = await spawnLimited('script', ['-qec', cmd, '/dev/null'], {
+    cwd: ROOT,
+    env: { ...process.env, FB_CASE: 'slow', CI: '', NO_COLOR: '1', TERM: 'xterm-256color' },
+  });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  // Drawn and redrawn while the task ran: the host's task with its time, under the run's clock.
+  assert.match(r.stdout, /0\/1 hosts done · 0:1\d/);
+  assert.match(r.stdout, new RegExp(`  ${HOST}  command sleep 13 \\(1[0-2] s\\)`));
+  assert.doesNotMatch(r.stdout, /\.\.\. 0\/1 hosts done; running/, 'no status line on a terminal');
+  // What the person sees at the end: the task's line and the recap, the live area erased.
+  const term = new xterm.Terminal({ cols: 100, rows: 30, allowProposedApi: true });
+  await new Promise<void>((res) => {
+    term.write(r.stdout, res);
+  });
+  const b = term.buffer.active;
+  const screen = Array.from({ length: b.length }, (_, i) => b.getLine(i)?.translateToString(true));
+  assert.ok(
+    screen.some((l) => / changed +command sleep 13$/.test(l ?? '')),
+    screen.join('\n'),
+  );
+  assert.ok(
+    screen.some((l) => l?.startsWith('RECAP')),
+    screen.join('\n'),
+  );
+  assert.ok(!screen.some((l) => l?.includes('hosts done')), screen.join('\n'));
+  term.dispose();
 });
 
 test('serviceRestart: runs once as a notified handler, and not when nothing changed', async () => {
