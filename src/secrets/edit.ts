@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 import { checkValue, updateSecrets } from './store.ts';
-import type { Values } from './vault.ts';
+import { parseValues, type Values } from './vault.ts';
 
 const TMPFS_MAGIC = 0x01021994;
 
@@ -54,23 +54,13 @@ export async function editSecrets(
 }
 
 function checked(text: string): Values {
-  let data: unknown;
   try {
-    data = JSON.parse(text);
+    const values = parseValues(text, 'the edited secrets');
+    return Object.fromEntries(
+      Object.entries(values).map(([name, value]) => [name, checkValue(name, value)]),
+    );
   } catch (err) {
-    throw new ConfigError(
-      `the edited secrets are not valid JSON (${(err as Error).message}): nothing changed`,
-    );
+    if (err instanceof ConfigError) throw new ConfigError(`${err.message}: nothing changed`);
+    throw err;
   }
-  if (data === null || typeof data !== 'object' || Array.isArray(data))
-    throw new ConfigError(
-      'the edited secrets must be a JSON object of name: value: nothing changed',
-    );
-  const out: Values = {};
-  for (const [name, value] of Object.entries(data)) {
-    if (typeof value !== 'string')
-      throw new ConfigError(`secret ${name}: expected a string value: nothing changed`);
-    out[name] = checkValue(name, value);
-  }
-  return out;
 }

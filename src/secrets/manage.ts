@@ -1,4 +1,4 @@
-import { readFile, stat, unlink } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { ConfigError } from '../core/errors.ts';
 import { displayPath } from '../core/paths.ts';
 import { withStateLock } from '../state/lock.ts';
@@ -10,6 +10,7 @@ import {
 } from './recipients.ts';
 import { updateSecrets } from './store.ts';
 import {
+  exists,
   legacyFile,
   parseValues,
   readVault,
@@ -36,7 +37,7 @@ export async function changeRecipients(
   change: { add: Recipient } | { remove: string },
 ): Promise<Recipient[]> {
   const file = recipientsFile(environment);
-  const stored = await hasSecrets(environment);
+  const stored = await exists(secretsFile(environment));
   return withStateLock(secretsFile(environment), async () => {
     // Read while the old list still opens the file: after the change it may not.
     const values = stored ? await readVault(environment) : undefined;
@@ -64,21 +65,12 @@ export async function changeRecipients(
   });
 }
 
-async function hasSecrets(environment: string): Promise<boolean> {
-  try {
-    await stat(secretsFile(environment));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Encrypts the plain JSON file of fleetbook before age, then deletes it. */
 export async function migrate(
   environment: string,
 ): Promise<{ from: string; to: string; count: number }> {
   const from = legacyFile(environment);
-  if (await hasSecrets(environment))
+  if (await exists(secretsFile(environment)))
     throw new ConfigError(
       `environment "${environment}" already has ${displayPath(secretsFile(environment))}: merge by hand with \`fleetbook secret edit ${environment}\``,
     );
@@ -90,7 +82,7 @@ export async function migrate(
       throw new ConfigError(`nothing to migrate: no ${displayPath(from)}`);
     throw err;
   }
-  const values = parseValues(text, from);
+  const values = parseValues(text, 'the secrets', from);
   const to = secretsFile(environment);
   await withStateLock(to, () => writeVault(environment, values));
   // The clear file goes only once the encrypted one holds every value it did.

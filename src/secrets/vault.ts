@@ -42,7 +42,7 @@ export function legacyFile(environment: string): string {
   return join(projectRoot(), '.fleetbook', 'secrets', `${environment}.json`);
 }
 
-const exists = (file: string): Promise<boolean> =>
+export const exists = (file: string): Promise<boolean> =>
   stat(file).then(
     () => true,
     (err: unknown) => {
@@ -67,18 +67,22 @@ export async function readVault(environment: string): Promise<Values> {
       );
     return {};
   }
-  return parseValues(await decrypt(environment, armored), file);
+  return parseValues(await decrypt(environment, armored), 'the decrypted secrets', file);
 }
 
-export function parseValues(text: string, file: string): Values {
+/**
+ * A JSON object of name -> value. `what` names the text in errors, which never quote it: V8's
+ * messages do ("Unexpected token 'x', "{"db": x..." is not valid JSON"), and it holds secrets.
+ */
+export function parseValues(text: string, what: string, file?: string): Values {
+  const source = file === undefined ? {} : { file: displayPath(file) };
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(
-      `decrypted secrets are not valid JSON: ${(err as Error).message.replace(/: .*$/, '')}`,
-      { file: displayPath(file) },
-    );
+    const at = /position (\d+)/.exec((err as Error).message)?.[1];
+    const line = at === undefined ? '' : ` (line ${text.slice(0, Number(at)).split('\n').length})`;
+    throw new ConfigError(`${what} are not valid JSON${line}`, source);
   }
   if (
     data === null ||
@@ -86,7 +90,7 @@ export function parseValues(text: string, file: string): Values {
     Array.isArray(data) ||
     Object.values(data).some((v) => typeof v !== 'string')
   )
-    throw new ConfigError('secrets must be a JSON object of strings', { file: displayPath(file) });
+    throw new ConfigError(`${what} must be a JSON object of name: "value" strings`, source);
   return data as Values;
 }
 

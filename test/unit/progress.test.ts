@@ -45,6 +45,15 @@ const hostEnd = (host: string): RunEvent => ({
   },
 });
 
+const runEnd = (exitCode: number): RunEvent => ({
+  type: 'run-end',
+  runId: 'r1',
+  recap: [],
+  notStarted: [],
+  durationMs: 1,
+  exitCode,
+});
+
 /** [what, events at their times (ms), the time the line is asked for, the line]. */
 const ROWS: readonly [string, readonly [number, RunEvent][], number, string | null][] = [
   ['nothing running', [[0, runStart(['a', 'b'])]], 30_000, null],
@@ -110,14 +119,7 @@ test('the terminal reporter prints the status line every 10 s while a task runs 
       '... 0/1 hosts done; running: lab1 command make build (10 s)\n... 0/1 hosts done; running: lab1 command make build (20 s)',
     );
     report(hostEnd('lab1'));
-    report({
-      type: 'run-end',
-      runId: 'r1',
-      recap: [],
-      notStarted: [],
-      durationMs: 20_000,
-      exitCode: 0,
-    });
+    report(runEnd(0));
     const printed = text.length;
     mock.timers.tick(30_000);
     assert.equal(text.length, printed, 'nothing is printed after the run ended');
@@ -234,14 +236,7 @@ test('on a terminal, the live area sits under the output, is redrawn in place, a
     ]);
     report(taskEnd('lab1', 'aptInstall dma', 'ok'));
     report(hostEnd('lab1'));
-    report({
-      type: 'run-end',
-      runId: 'r1',
-      recap: [],
-      notStarted: [],
-      durationMs: 5_000,
-      exitCode: 2,
-    });
+    report(runEnd(2));
     const end = await screen();
     assert.deepEqual(end.slice(1, 4), [
       'lab2      FAILED        command false',

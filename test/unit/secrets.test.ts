@@ -188,7 +188,14 @@ test('edit: the editor gets the values as JSON in memory; what it saves is check
   // A value too short to be masked, or broken JSON: refused, the stored values kept.
   process.env['EDITOR'] = `sed -i 's/new-CANARY-value[^"]*/short/'`;
   await assert.rejects(editSecrets('staging'), /secret db_password: at least 8 characters/);
-  process.env['EDITOR'] = `sed -i 's/}/,/'`;
-  await assert.rejects(editSecrets('staging'), /not valid JSON .*nothing changed/);
+  // The error says where, and never quotes the text it could not parse: it holds the values.
+  process.env['EDITOR'] = `sed -i 's/"db_password"/db_password/'`;
+  await assert.rejects(editSecrets('staging'), (err: Error) => {
+    assert.match(
+      err.message,
+      /^the edited secrets are not valid JSON \(line 2\): nothing changed$/,
+    );
+    return true;
+  });
   assert.equal(await getSecret('staging', 'db_password'), 'new-CANARY-value/+=');
 });
