@@ -8,7 +8,9 @@ import { Redactor } from '../reporter/redact.ts';
 import { terminalReporter } from '../reporter/terminal.ts';
 import { runPlaybook } from '../runner/run.ts';
 import { generateIdentityFile, readIdentity } from '../secrets/identity.ts';
+import { migrate } from '../secrets/manage.ts';
 import { setSecret } from '../secrets/store.ts';
+import { exists, legacyFile, secretsFile } from '../secrets/vault.ts';
 
 const PLAYBOOK = 'playbooks/django-production.ts';
 const INVENTORY = 'inventories/lab-django.yaml';
@@ -61,6 +63,11 @@ export async function runDemo(hostCount: string): Promise<void> {
   if ((await readIdentity()) === undefined) {
     const { file, publicKey } = await generateIdentityFile();
     say(`created your age identity ${file} (${publicKey}): the lab's secrets are encrypted to it`);
+  }
+  // A lab from before secrets were encrypted: its plain file is taken over, not left behind.
+  if (!(await exists(secretsFile(ENVIRONMENT))) && (await exists(legacyFile(ENVIRONMENT)))) {
+    const { from, to } = await migrate(ENVIRONMENT);
+    say(`encrypted the lab's secrets from ${from} into ${to}`);
   }
   await setSecret(ENVIRONMENT, 'smarthost_password', info.smarthost.password);
   const redactor = new Redactor();
