@@ -194,7 +194,12 @@ test('on a terminal, the live area sits under the output, is redrawn in place, a
     new Writable({
       write(chunk: Buffer, _enc, done) {
         const data = chunk.toString();
-        pending = pending.then(() => new Promise<void>((res) => term.write(data, res)));
+        pending = pending.then(
+          () =>
+            new Promise<void>((res) => {
+              term.write(data, res);
+            }),
+        );
         done();
       },
     }),
