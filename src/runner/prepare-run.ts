@@ -9,6 +9,7 @@ import {
 } from '../inventory/load.ts';
 import { targetHosts } from '../inventory/select.ts';
 import { loadSecrets } from '../secrets/store.ts';
+import { preloadCipher } from '../secrets/vault.ts';
 import { NO_EXTRA_VARS, type ExtraVars } from './extra-vars.ts';
 import type { PreparedHost } from './host-run.ts';
 import { lastRun } from './journal.ts';
@@ -96,6 +97,7 @@ export async function prepareRun(
   { connecting }: { connecting: boolean },
 ): Promise<PreparedRun> {
   const inv = await loadInventory(opts.inventory);
+  await preloadCipher(inv.environment);
   const { playbook, file } = await loadPlaybook(opts.playbook);
   checkEnvironment(inv.environment, [...inv.environments, ...playbook.environments], inv.file);
   let hosts = targetHosts(inv, playbook.hosts, opts.limit).map((h) =>

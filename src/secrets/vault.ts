@@ -53,6 +53,17 @@ export const exists = (file: string): Promise<boolean> =>
 
 export type Values = Record<string, string>;
 
+/**
+ * Loads age's code now if the environment has secrets: before a playbook is imported, the
+ * TypeScript hooks are not yet in place, and every import after them is a round trip to their
+ * thread (about 15 ms more for age).
+ */
+export async function preloadCipher(environment: string): Promise<void> {
+  // Only a head start: a bad name or an unreadable file is reported where the secrets are read.
+  const file = join(secretsDir(), `${environment}.age`);
+  if (await exists(file).catch(() => false)) await import('age-encryption');
+}
+
 /** The decrypted values; {} when the environment has none yet. */
 export async function readVault(environment: string): Promise<Values> {
   const file = secretsFile(environment);
