@@ -21,6 +21,8 @@ import {
 
 /** Re-encrypts with a new file key to the recipients listed now (after one left, or after the list was edited by hand). */
 export async function rotate(environment: string): Promise<string> {
+  if (!(await exists(secretsFile(environment))))
+    throw new ConfigError(`environment "${environment}" has no secrets to re-encrypt`);
   return updateSecrets(environment, (values) => values);
 }
 

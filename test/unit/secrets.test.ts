@@ -93,6 +93,7 @@ test('recipients: a mistyped key and the last recipient are refused, the file un
     /the last recipient of "staging": nobody could read its secrets/,
   );
   assert.equal(await readFile(join(p.secrets, 'staging.age'), 'utf8'), before);
+  await assert.rejects(rotate('nowhere'), /environment "nowhere" has no secrets to re-encrypt/);
   // rotate: the same values under a new file key
   await rotate('staging');
   assert.notEqual(await readFile(join(p.secrets, 'staging.age'), 'utf8'), before);
