@@ -61,8 +61,10 @@ export async function changeRecipients(
           `${change.remove} is the last recipient of "${environment}": nobody could read its secrets`,
         );
     }
+    // Each file is replaced whole, the secrets first (nothing changes if encrypting fails); a
+    // failure between the two leaves the list to correct by hand, then `secret rotate`.
+    if (values !== undefined) await writeVault(environment, values, next);
     await writeRecipients(file, next);
-    if (values !== undefined) await writeVault(environment, values);
     return next;
   });
 }

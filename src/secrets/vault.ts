@@ -163,9 +163,14 @@ async function recipientsFor(environment: string): Promise<Recipient[]> {
 }
 
 /** Encrypts the values to the environment's recipients (or passphrase) and replaces the file at once. */
-export async function writeVault(environment: string, values: Values): Promise<void> {
+export async function writeVault(
+  environment: string,
+  values: Values,
+  /** A list about to replace the environment's (recipients add/remove); else the one on disk. */
+  to?: readonly Recipient[],
+): Promise<void> {
   const file = secretsFile(environment);
-  const recipients = await recipientsFor(environment);
+  const recipients = to ?? (await recipientsFor(environment));
   const { Encrypter, armor } = await import('age-encryption');
   const e = new Encrypter();
   if (recipients.length > 0) for (const r of recipients) e.addRecipient(r.key);
