@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
@@ -90,6 +90,5 @@ export async function generateIdentityFile(): Promise<{ file: string; publicKey:
       );
     throw err;
   }
-  await chmod(file, 0o600);
   return { file, publicKey };
 }

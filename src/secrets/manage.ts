@@ -39,10 +39,11 @@ export async function changeRecipients(
   change: { add: Recipient } | { remove: string },
 ): Promise<Recipient[]> {
   const file = recipientsFile(environment);
-  const stored = await exists(secretsFile(environment));
   return withStateLock(secretsFile(environment), async () => {
     // Read while the old list still opens the file: after the change it may not.
-    const values = stored ? await readVault(environment) : undefined;
+    const values = (await exists(secretsFile(environment)))
+      ? await readVault(environment)
+      : undefined;
     const list = await readRecipients(file);
     let next: Recipient[];
     if ('add' in change) {

@@ -1,6 +1,7 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../core/errors.ts';
 import { displayPath } from '../core/paths.ts';
+import { writeAtomic } from '../state/dir.ts';
 
 /** One line of ENV.recipients: an age public key and what follows it after `#` (whose key it is). */
 export interface Recipient {
@@ -35,12 +36,10 @@ export async function readRecipients(file: string): Promise<Recipient[]> {
 
 export async function writeRecipients(file: string, list: readonly Recipient[]): Promise<void> {
   const body = list.map((r) => (r.note === '' ? r.key : `${r.key}  # ${r.note}`)).join('\n');
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(
-    tmp,
+  await writeAtomic(
+    file,
     `# age public keys that can read this environment's secrets (fleetbook secret recipients)\n${body}\n`,
   );
-  await rename(tmp, file);
 }
 
 /** A key as age itself reads it: refuses a typo before anything is encrypted to it. */

@@ -1,9 +1,10 @@
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 import { displayPath } from '../core/paths.ts';
 import { projectRoot } from '../core/project.ts';
+import { writeAtomic } from '../state/dir.ts';
 import { NO_IDENTITY, passphrase, publicKeys, readIdentity } from './identity.ts';
 import {
   describeRecipients,
@@ -59,9 +60,13 @@ export type Values = Record<string, string>;
  * thread (about 15 ms more for age).
  */
 export async function preloadCipher(environment: string): Promise<void> {
-  // Only a head start: a bad name or an unreadable file is reported where the secrets are read.
-  const file = join(secretsDir(), `${environment}.age`);
-  if (await exists(file).catch(() => false)) await import('age-encryption');
+  let stored = false;
+  try {
+    stored = await exists(secretsFile(environment));
+  } catch {
+    // Only a head start: a bad name or an unreadable file is reported where the secrets are read.
+  }
+  if (stored) await import('age-encryption');
 }
 
 /** The decrypted values; {} when the environment has none yet. */
@@ -157,7 +162,6 @@ async function recipientsFor(environment: string): Promise<Recipient[]> {
     );
   const [key] = await publicKeys(identity);
   const own = [{ key: key ?? '', note: `${userInfo().username}@${hostname()}` }];
-  await mkdir(secretsDir(), { recursive: true });
   await writeRecipients(file, own);
   return own;
 }
@@ -176,8 +180,5 @@ export async function writeVault(
   if (recipients.length > 0) for (const r of recipients) e.addRecipient(r.key);
   else e.setPassphrase(passphrase() ?? '');
   const armored = armor.encode(await e.encrypt(`${JSON.stringify(values, null, 2)}\n`));
-  await mkdir(secretsDir(), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, armored);
-  await rename(tmp, file);
+  await writeAtomic(file, armored);
 }
