@@ -12,6 +12,16 @@ function isText(buf: Buffer): boolean {
   return Buffer.from(buf.toString('utf8'), 'utf8').equals(buf);
 }
 
+/** What a line of a unified diff is, for the views that colour it (terminal, HTML report). */
+export type UnifiedLineKind = 'header' | 'hunk' | 'add' | 'del' | 'context';
+
+export function unifiedLineKind(line: string): UnifiedLineKind {
+  if (line.startsWith('+++') || line.startsWith('---')) return 'header';
+  if (line.startsWith('+')) return 'add';
+  if (line.startsWith('-')) return 'del';
+  return line.startsWith('@@') ? 'hunk' : 'context';
+}
+
 /**
  * A file's diff part whose text is computed when first read, then kept: JSON (--json) and the
  * terminal with --diff read it, nothing else does.

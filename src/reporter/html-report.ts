@@ -1,3 +1,4 @@
+import { unifiedLineKind } from '../core/diff.ts';
 import type { DiffPart } from '../core/task.ts';
 import type { HostJournal, Journal, JournalTask } from '../runner/journal.ts';
 import { describeUndo } from '../runner/remote.ts';
@@ -186,17 +187,10 @@ function diffPart(d: DiffPart): string {
     .replace(/\n$/, '')
     .split('\n')
     .map((l) => {
-      const cls =
-        l.startsWith('+++') || l.startsWith('---')
-          ? 'file'
-          : l.startsWith('+')
-            ? 'add'
-            : l.startsWith('-')
-              ? 'del'
-              : l.startsWith('@@')
-                ? 'hunk'
-                : '';
-      return cls === '' ? esc(l) : `<span class="${cls}">${esc(l)}</span>`;
+      const kind = unifiedLineKind(l);
+      return kind === 'context'
+        ? esc(l)
+        : `<span class="${kind === 'header' ? 'file' : kind}">${esc(l)}</span>`;
     })
     .join('\n');
 }

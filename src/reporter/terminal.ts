@@ -1,4 +1,5 @@
 import pc from 'picocolors';
+import { unifiedLineKind } from '../core/diff.ts';
 import type { DiffPart } from '../core/task.ts';
 import { printedText, type HostRecap, type Outcome, type RunEvent } from '../runner/events.ts';
 import { LiveArea, type LiveStream } from './live.ts';
@@ -95,15 +96,16 @@ export function terminalReporter(
         return d.unified
           .trimEnd()
           .split('\n')
-          .map((l) =>
-            l.startsWith('+') && !l.startsWith('+++')
+          .map((l) => {
+            const kind = unifiedLineKind(l);
+            return kind === 'add'
               ? c.green(l)
-              : l.startsWith('-') && !l.startsWith('---')
+              : kind === 'del'
                 ? c.red(l)
-                : l.startsWith('@@')
+                : kind === 'hunk'
                   ? c.cyan(l)
-                  : l,
-          )
+                  : l;
+          })
           .join('\n');
       case 'attr':
         return `${d.subject} ${d.field}: ${c.red(d.before)} -> ${c.green(d.after)}`;
