@@ -14,8 +14,8 @@ export class Progress {
   private hosts = 0;
   private done = 0;
   private started = 0;
-  /** Hosts with a failed or unreachable task, in the order they failed, with that task. */
-  private readonly failed = new Map<string, string>();
+  /** Hosts with a failed or unreachable task, in the order they failed. */
+  private readonly failed = new Set<string>();
 
   /** `now`: when the event arrived (ms), the clock the line is measured with. */
   observe(e: RunEvent, now: number): void {
@@ -32,8 +32,7 @@ export class Progress {
         break;
       case 'task-end':
         this.running.delete(e.host);
-        if ((e.outcome === 'failed' || e.outcome === 'unreachable') && !this.failed.has(e.host))
-          this.failed.set(e.host, e.task);
+        if (e.outcome === 'failed' || e.outcome === 'unreachable') this.failed.add(e.host);
         break;
       case 'host-end':
         this.done++;
@@ -61,7 +60,7 @@ export class Progress {
    * task and how long it has run (longest first), at most `rows` of them.
    */
   frame(now: number, rows: number): string[] {
-    const failed = [...this.failed.keys()];
+    const failed = [...this.failed];
     const head = [
       `${this.done}/${this.hosts} hosts done`,
       ...(failed.length > 0
