@@ -131,6 +131,17 @@ const timings: string[] = [];
 
 before(async () => {
   info = await lab('django');
+  // The lab base's apt index is as old as the base, which a machine may keep for hours. Put it past
+  // aptInstall's max age (60 min), so the dry run and the real run seconds later agree on refreshing
+  // it: at 59 min 50 s it was fresh for the one and stale for the other.
+  await Promise.all(
+    HOSTS.map((h) =>
+      onHost(
+        h,
+        'mkdir -p /var/lib/apt/periodic && touch -d "-2 hours" /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists/partial/',
+      ),
+    ),
+  );
   work = await mkdtemp(path.join(tmpdir(), 'fb-django-e2e-'));
   await chmod(work, 0o700);
   secrets = path.join(work, 'secrets');
@@ -191,6 +202,8 @@ test('--check --diff on fresh hosts shows the planned files with secrets masked,
       out,
     );
   assert.match(out, /^ {4}\+ package python3-django$/m);
+  // the index aged past the max age in before(): the install refreshes it first, and says why
+  assert.match(out, /~ apt-get update \(updated 2 h ago, max 60 min\)/);
   assert.match(out, /~ restart fbdemo\.service/);
   // A dry run stores nothing, not even a generated secret: it used a temporary one, and says so.
   const s = await storedSecrets(secrets);
