@@ -44,18 +44,25 @@ export const NO_CONTENTS: PackageContentsFact = { packages: [] };
 /**
  * The host side. Its output, line by line: `none`, or `error TEXT`, or per package `pkg NAME`
  * then `c LISTING` (dpkg-deb -c), `f PATH` (conffiles), `s PATH` (named in preinst/postinst),
- * `a` (they make accounts), `b PATH BASE64` (a conffile's bytes).
+ * `a` (they make accounts), `b PATH BASE64` (a conffile's bytes). Part of a probe script only:
+ * it reads the statuses its dpkg section left in fb_dpkg, which buildProbeScript makes cover these
+ * names.
  */
 export function packageContentsSnippet(q: PackageContentsQuery): Script {
   const recommends = q.recommends ? '--install-recommends' : '--no-install-recommends';
+  // The names not installed, read from the probe's one dpkg-query (fb_dpkg: NAME, tab, status),
+  // without a process of its own: on a converged host that is all this runs, on every host of a
+  // fleet's check. The second letter of the status is the state, i for installed (held or not).
   return sh`(
-fb_pc_d=$(mktemp -d) || exit 0
-trap 'rm -rf "$fb_pc_d"' EXIT
+fb_pc_nl='
+'
 set --
 for n in ${q.names}; do
-  case "$(dpkg-query -W -f='\${db:Status-Abbrev}' -- "$n" 2>/dev/null)" in ii*) ;; *) set -- "$@" "$n" ;; esac
+  case "$fb_pc_nl$fb_dpkg" in *"$fb_pc_nl$n\t"?i*) ;; *) set -- "$@" "$n" ;; esac
 done
 [ $# -gt 0 ] || { echo none; exit 0; }
+fb_pc_d=$(mktemp -d) || exit 0
+trap 'rm -rf "$fb_pc_d"' EXIT
 if ! fb_pc_s=$(LC_ALL=C apt-get -s -q -o Debug::NoLocking=1 install ${recommends} -- "$@" 2>&1); then
   echo "error apt-get -s install: $(printf '%s\n' "$fb_pc_s" | grep -v '^ *$' | tail -n 1)"; exit 0
 fi

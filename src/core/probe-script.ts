@@ -90,7 +90,9 @@ function wanted(queries: readonly FactQuery[]): Wanted {
           );
         w.paths.add(q.path);
         break;
+      // packageContents reads the statuses of its names from the one dpkg-query (fb_dpkg)
       case 'packages':
+      case 'packageContents':
         for (const n of q.names) w.packages.add(n);
         break;
       case 'user':
@@ -142,7 +144,7 @@ function scriptFor(queries: readonly FactQuery[], w: Wanted, m: string, asRoot: 
   if (w.packages.size > 0)
     out.push(
       mark('dpkg'),
-      sh`dpkg-query -W -f='\${Package}\t\${db:Status-Abbrev}\t\${Version}\n' -- ${[...w.packages]} 2>/dev/null || true\n`,
+      sh`fb_dpkg=$(dpkg-query -W -f='\${Package}\t\${db:Status-Abbrev}\t\${Version}\n' -- ${[...w.packages]} 2>/dev/null); printf '%s\n' "$fb_dpkg"\n`,
     );
   if (w.users.size > 0) out.push(mark('passwd'), sh`getent passwd ${[...w.users]} || true\n`);
   if (w.groups.size > 0) out.push(mark('group'), sh`getent group ${[...w.groups]} || true\n`);

@@ -14,6 +14,7 @@ import {
   type ServiceFact,
 } from '../../src/core/facts.ts';
 import { buildProbeScript, lineHashes, sha256 } from '../../src/core/probe-script.ts';
+import type { PackageContentsFact } from '../../src/core/package-contents.ts';
 import { raw } from '../../src/core/shell.ts';
 import { ensureDir } from '../../tasks/ensureDir.ts';
 
@@ -155,6 +156,54 @@ test('users, groups and packages of several queries are read in one call each', 
   assert.equal(core.coreutils?.installed, true);
   assert.equal(dash.dash?.installed, true);
   assert.equal(dash['no-such-package-xyz']?.installed, false);
+});
+
+// dpkg-query and apt-get stand-ins: the statuses are the case's data, and apt-get's error names
+// the packages it was asked about.
+const DPKG_TABLE = [
+  ['coreutils', 'ii ', '9.1'],
+  ['held-pkg', 'hi ', '1.0'],
+  ['removed-pkg', 'rc ', '2.0'],
+  ['python3-django', 'ii ', '4.2'],
+];
+function fakePackageTools(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-fake-dpkg-'));
+  const table = DPKG_TABLE.map((r) => r.join('\t')).join('\n');
+  writeFileSync(
+    join(dir, 'dpkg-query'),
+    `#!/bin/sh\nwhile IFS='\t' read -r n s v; do for a in "$@"; do [ "$a" = "$n" ] && printf '%s\\t%s\\t%s\\n' "$n" "$s" "$v"; done; done <<'EOF'\n${table}\nEOF\nexit 0\n`,
+  );
+  writeFileSync(
+    join(dir, 'apt-get'),
+    '#!/bin/sh\necho "E: asked about: $*" | sed "s/.* -- //"\nexit 100\n',
+  );
+  chmodSync(join(dir, 'dpkg-query'), 0o755);
+  chmodSync(join(dir, 'apt-get'), 0o755);
+  return dir;
+}
+
+test("packageContents asks apt only about the names not installed, from the probe's one dpkg-query", () => {
+  const bin = fakePackageTools();
+  const cases: [string[], string | null][] = [
+    [['coreutils'], null],
+    [['held-pkg'], null],
+    [['coreutils', 'removed-pkg', 'django'], 'django removed-pkg'],
+    [['coreutils=9.0', 'held-pkg'], 'coreutils=9.0'],
+  ];
+  for (const [names, asked] of cases) {
+    const p = buildProbeScript([fact.packages(['coreutils']), fact.packageContents(names)]);
+    assert.equal(p.script.text.match(/dpkg-query/g)?.length, 1, 'one dpkg-query');
+    const out = execFileSync('/bin/sh', ['-c', p.script.text], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+    });
+    const [, contents] = p.parse(out) as [PackagesFact, PackageContentsFact];
+    assert.deepEqual(
+      contents,
+      asked === null ? { packages: [] } : { error: `apt-get -s install: ${asked}`, packages: [] },
+      names.join(' '),
+    );
+  }
 });
 
 test('service facts come from one systemctl show, matched to units in order', () => {
