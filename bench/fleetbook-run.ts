@@ -6,7 +6,7 @@ import { fleetbookCli, type BenchDirs } from './setup.ts';
 export interface RunMeasure {
   /** The whole CLI process, spawn to exit. */
   readonly wallMs: number;
-  /** run-start to run-end inside the process (the rest is node, tsx, imports, loading). */
+  /** The run's own duration (run-end's durationMs, from loading the inventory to the journal); the rest is node, module loading, the CLI. */
   readonly runMs: number;
   readonly exitCode: number;
   readonly hosts: number;

@@ -390,8 +390,9 @@ log(
   ),
 );
 log(
-  `(round trips, peak RSS and in-process time: no-change / check; in-process = run-start to run-end,` +
-    ` the rest of the wall time is node, tsx, imports, inventory, secrets and task preparation)`,
+  `(round trips, peak RSS and in-process time: no-change / check; in-process = the run's own duration` +
+    ` (run-end's durationMs: inventory, playbook, secrets, connecting, facts, the hosts' runs, the journal),` +
+    ` the rest of the wall time is starting node, loading fleetbook's modules and the CLI)`,
 );
 log(`fleetbook --version (node + tsx + CLI imports): ${sec(median(startup))} median`);
 const growth: {
