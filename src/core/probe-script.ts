@@ -144,7 +144,7 @@ function scriptFor(queries: readonly FactQuery[], w: Wanted, m: string, asRoot: 
   if (w.packages.size > 0)
     out.push(
       mark('dpkg'),
-      sh`fb_dpkg=$(dpkg-query -W -f='\${Package}\t\${db:Status-Abbrev}\t\${Version}\n' -- ${[...w.packages]} 2>/dev/null); printf '%s\n' "$fb_dpkg"\n`,
+      sh`fb_dpkg=$(dpkg-query -W -f='\${Package}\t\${db:Status-Abbrev}\t\${Version}\n' -- ${[...w.packages]} 2>/dev/null || true); printf '%s\n' "$fb_dpkg"\n`,
     );
   if (w.users.size > 0) out.push(mark('passwd'), sh`getent passwd ${[...w.users]} || true\n`);
   if (w.groups.size > 0) out.push(mark('group'), sh`getent group ${[...w.groups]} || true\n`);

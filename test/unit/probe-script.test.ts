@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync, mkdirSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -182,7 +182,7 @@ function fakePackageTools(): string {
   return dir;
 }
 
-test("packageContents asks apt only about the names not installed, from the probe's one dpkg-query", () => {
+test("packageContents asks apt only about the names not installed, from the probe's one dpkg-query", (t) => {
   const bin = fakePackageTools();
   const cases: [string[], string | null][] = [
     [['coreutils'], null],
@@ -190,6 +190,9 @@ test("packageContents asks apt only about the names not installed, from the prob
     [['coreutils', 'removed-pkg', 'django'], 'django removed-pkg'],
     [['coreutils=9.0', 'held-pkg'], 'coreutils=9.0'],
   ];
+  t.after(() => {
+    rmSync(bin, { recursive: true, force: true });
+  });
   for (const [names, asked] of cases) {
     const p = buildProbeScript([fact.packages(['coreutils']), fact.packageContents(names)]);
     assert.equal(p.script.text.match(/dpkg-query/g)?.length, 1, 'one dpkg-query');
