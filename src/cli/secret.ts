@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
 import { Command } from '@commander-js/extra-typings';
+import { controllerUser } from '../core/controller-user.ts';
 import { displayPath } from '../core/paths.ts';
 
 // Loaded on use: age's cryptography is not on the path of commands that read no secret.
@@ -118,7 +118,7 @@ function recipientsCommand(): Command {
     )
     .argument('<environment>')
     .argument('<public-key>', 'age1...')
-    .option('--note <text>', 'whose key it is', `added by ${userInfo().username}@${hostname()}`)
+    .option('--note <text>', 'whose key it is', `added by ${controllerUser()}`)
     .action(async (environment, key, o) => {
       const { changeRecipients } = await manage();
       const list = await changeRecipients(environment, { add: { key, note: o.note } });

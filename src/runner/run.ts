@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
 import { EXIT } from './exit-codes.ts';
+import { controllerUser } from '../core/controller-user.ts';
 import pLimit from 'p-limit';
 import type { HostFacts } from '../core/host-facts.ts';
 import type { HostView } from '../core/task.ts';
@@ -143,7 +143,7 @@ async function runHosts(
     inventory: inv.file,
     environment: inv.environment,
     check: opts.check,
-    user: `${userInfo().username}@${hostname()}`,
+    user: controllerUser(),
     startedAt: new Date(started).toISOString(),
     hosts: Object.fromEntries(hosts.map((h) => [h.name, newHostJournal()])),
   };

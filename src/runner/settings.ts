@@ -1,4 +1,4 @@
-import { hostname, userInfo } from 'node:os';
+import { controllerUser } from '../core/controller-user.ts';
 import { DEFAULT_CONNECT, type ConnectSettings } from '../transport/connect.ts';
 
 /** The defaults of the run-wide limits. */
@@ -23,5 +23,5 @@ export function connectSettings(o: {
 
 /** Who a run is, as another run that finds a host locked is told. */
 export function runWho(runId: string): string {
-  return `${userInfo().username}@${hostname()} (run ${runId}, pid ${process.pid})`;
+  return `${controllerUser()} (run ${runId}, pid ${process.pid})`;
 }

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { controllerUser } from '../core/controller-user.ts';
 import { ConfigError } from '../core/errors.ts';
 import { displayPath } from '../core/paths.ts';
 import { projectRoot } from '../core/project.ts';
@@ -161,7 +161,7 @@ async function recipientsFor(environment: string): Promise<Recipient[]> {
       { file: displayPath(file) },
     );
   const [key] = await publicKeys(identity);
-  const own = [{ key: key ?? '', note: `${userInfo().username}@${hostname()}` }];
+  const own = [{ key: key ?? '', note: controllerUser() }];
   await writeRecipients(file, own);
   return own;
 }
