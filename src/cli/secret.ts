@@ -107,9 +107,11 @@ function recipientsCommand(): Command {
     .command('list')
     .argument('<environment>')
     .action(async (environment) => {
-      const { listRecipients } = await manage();
-      for (const r of await listRecipients(environment))
-        out(r.note === '' ? r.key : `${r.key}  # ${r.note}`);
+      const [{ listRecipients }, { recipientLine }] = await Promise.all([
+        manage(),
+        import('../secrets/recipients.ts'),
+      ]);
+      for (const r of await listRecipients(environment)) out(recipientLine(r));
     });
   recipients
     .command('add')

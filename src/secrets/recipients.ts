@@ -34,8 +34,13 @@ export async function readRecipients(file: string): Promise<Recipient[]> {
   return out;
 }
 
+/** A recipient as a line of ENV.recipients (and of `secret recipients list`). */
+export function recipientLine(r: Recipient): string {
+  return r.note === '' ? r.key : `${r.key}  # ${r.note}`;
+}
+
 export async function writeRecipients(file: string, list: readonly Recipient[]): Promise<void> {
-  const body = list.map((r) => (r.note === '' ? r.key : `${r.key}  # ${r.note}`)).join('\n');
+  const body = list.map(recipientLine).join('\n');
   await writeAtomic(
     file,
     `# age public keys that can read this environment's secrets (fleetbook secret recipients)\n${body}\n`,
