@@ -90,7 +90,8 @@ export async function migrate(
   const values = parseValues(text, 'the secrets', from);
   const to = secretsFile(environment);
   await withStateLock(to, () => writeVault(environment, values));
-  // The clear file goes only once the encrypted one holds every value it did.
+  // Read back to compare, when this identity can (the listed recipients may all be others): the
+  // clear file stays if what comes back differs.
   const back = await readVault(environment).catch(() => undefined);
   if (back !== undefined && JSON.stringify(back) !== JSON.stringify(values))
     throw new ConfigError(

@@ -126,9 +126,11 @@ async function decrypt(environment: string, armored: string): Promise<string> {
   const d = new Decrypter();
   for (const k of identity?.secretKeys ?? []) d.addIdentity(k);
   if (pass !== undefined) d.addPassphrase(pass);
+  const theirs = async (): Promise<string> =>
+    `Its recipients:\n${describeRecipients(await readRecipients(recipientsFile(environment)))}`;
   if (identity === undefined && pass === undefined)
     throw new ConfigError(
-      `cannot read the secrets of environment "${environment}": ${NO_IDENTITY()}. Its recipients:\n${describeRecipients(await readRecipients(recipientsFile(environment)))}`,
+      `cannot read the secrets of environment "${environment}": ${NO_IDENTITY()}. ${await theirs()}`,
       { file: displayPath(file) },
     );
   try {
@@ -140,7 +142,7 @@ async function decrypt(environment: string, armored: string): Promise<string> {
       ...(pass === undefined ? [] : ['the passphrase in FLEETBOOK_AGE_PASSPHRASE']),
     ].join(', ');
     throw new ConfigError(
-      `cannot read the secrets of environment "${environment}" (${(err as Error).message}): tried ${tried}. Its recipients:\n${describeRecipients(await readRecipients(recipientsFile(environment)))}\nA recipient can add your key with: fleetbook secret recipients add ${environment} ${mine[0] ?? 'YOUR_AGE_PUBLIC_KEY'}`,
+      `cannot read the secrets of environment "${environment}" (${(err as Error).message}): tried ${tried}. ${await theirs()}\nA recipient can add your key with: fleetbook secret recipients add ${environment} ${mine[0] ?? 'YOUR_AGE_PUBLIC_KEY'}`,
       { file: displayPath(file) },
     );
   }
