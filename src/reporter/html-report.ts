@@ -3,6 +3,7 @@ import type { DiffPart } from '../core/task.ts';
 import type { HostJournal, Journal, JournalTask } from '../runner/journal.ts';
 import { describeUndo } from '../runner/remote.ts';
 import { REPORT_CSS } from './html-report-style.ts';
+import { plural } from './runs-view.ts';
 
 /**
  * One self-contained HTML file for a run (no script, no network, no external asset): what a
@@ -133,28 +134,29 @@ function timeline(j: Journal, hosts: readonly [string, HostJournal][]): string {
 const end = (t: JournalTask, start: number): number =>
   t.finishedAt === undefined ? 0 : Date.parse(t.finishedAt) - start;
 
+const isFailure = (t: JournalTask): boolean =>
+  t.outcome === 'failed' || t.outcome === 'unreachable';
+
 function failures(hosts: readonly [string, HostJournal][]): string {
-  const failed = hosts.filter(([, h]) =>
-    h.tasks.some((t) => t.outcome === 'failed' || t.outcome === 'unreachable'),
-  );
+  const failed = hosts.filter(([, h]) => h.tasks.some(isFailure));
   if (failed.length === 0) return '<section id="failures"><h2>Failures</h2><p>None.</p></section>';
   const items = failed
     .map(([name, h]) => {
       const bad = h.tasks
-        .filter((t) => t.outcome === 'failed' || t.outcome === 'unreachable')
+        .filter(isFailure)
         .map(
           (t) =>
             `<h4>${esc(t.title)} <small>${t.outcome}</small></h4><pre class="message">${esc(t.message ?? '')}</pre>`,
         )
         .join('');
       const undo = h.rolledBack
-        ? `<p class="rollback">Rolled back: ${h.undo.length} step${h.undo.length === 1 ? '' : 's'}, last first.</p><ol class="undo">${[
+        ? `<p class="rollback">Rolled back: ${plural(h.undo.length, 'step')}, last first.</p><ol class="undo">${[
             ...h.undo,
           ]
             .reverse()
             .map((u) => `<li>${esc(describeUndo(u))}</li>`)
             .join('')}</ol>`
-        : `<p class="rollback">Not rolled back${h.undo.length > 0 ? `: its changes were kept (fleetbook rollback can undo ${h.undo.length} step${h.undo.length === 1 ? '' : 's'})` : ': it had changed nothing'}.</p>`;
+        : `<p class="rollback">Not rolled back${h.undo.length > 0 ? `: its changes were kept (fleetbook rollback can undo ${plural(h.undo.length, 'step')})` : ': it had changed nothing'}.</p>`;
       return `<article data-host="${esc(name)}"><h3>${esc(name)}</h3>${bad}${undo}</article>`;
     })
     .join('\n');

@@ -13,7 +13,7 @@ const STATUSES = [
   'not-started',
 ] as const;
 
-function plural(n: number, word: string): string {
+export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
