@@ -26,8 +26,9 @@ const repeat = Number(opt.repeat);
 const skipTags = opt['skip-tags'].split(',').filter((t) => t !== '');
 const work = path.join(tmpdir(), 'fleetbook-bench');
 process.env['FLEETBOOK_SECRETS_DIR'] = path.join(work, 'secrets');
-// the identity bench/run.ts made (bench/setup.ts useBenchIdentity)
-process.env['FLEETBOOK_AGE_IDENTITY'] = path.join(work, 'age-identity.txt');
+// the identity bench/run.ts made, which the secrets are encrypted to
+// (imported here, after bootMs: its imports are not part of node's boot)
+await (await import('./setup.ts')).useBenchIdentity(work);
 const inventoryFile = path.join(work, `inventory-${n}.yaml`);
 
 const phases: [string, number][] = [['node + tsx boot, until this script runs', bootMs]];
